@@ -1,0 +1,1 @@
+"""djq-orm: the Django ORM broker, djq's embedded default."""

@@ -1,0 +1,104 @@
+"""The ``Broker`` base class: the spec's reference API.
+
+Brokers move opaque signed packages (``str``); serialization and signing stay in the core.
+Subclass it (or a plugin's broker) and point ``Q_CLUSTER['broker_class']`` at it, or
+publish it as a plugin (see :mod:`djq.hookspecs`).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable, NamedTuple
+
+from djq.conf import Conf, conf as default_conf
+from djq.registry import BrokerCapabilities
+
+
+class Delivery(NamedTuple):
+    """One dequeued package. ``ack_id`` is what :meth:`Broker.acknowledge` takes;
+    ``attempt`` is the delivery count when the broker tracks it (``None`` otherwise).
+    Custom brokers may return plain ``(ack_id, package)`` tuples, as in the spec."""
+
+    ack_id: Any
+    package: str
+    attempt: int | None = None
+
+
+class Broker:
+    """Base broker: a queue named ``list_key`` (the cluster name by default).
+
+    Methods a subclass implements: ``enqueue``, ``dequeue``, ``acknowledge``, ``fail``,
+    ``delete``, ``purge_queue``, ``delete_queue``, ``queue_size``; optionally
+    ``lock_size``, ``ping``, ``info``, ``get_connection``, ``close``.
+    """
+
+    capabilities = BrokerCapabilities()
+
+    def __init__(self, list_key: str | None = None, conf: Conf | None = None) -> None:
+        self.conf = conf or default_conf
+        self.list_key = list_key or self.conf.name
+        self.connection = self.get_connection(self.list_key)
+
+    # -- the spec's reference ---------------------------------------------------------------
+    def enqueue(self, task: str) -> Any:
+        """Put a signed package on the queue; return a tracking id if available."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement enqueue()")
+
+    def enqueue_many(self, tasks: Iterable[str]) -> list[Any]:
+        """Enqueue several packages; brokers override this with one round trip."""
+        return [self.enqueue(t) for t in tasks]
+
+    def dequeue(self) -> list[Delivery] | None:
+        """Take up to ``bulk`` packages; a list of ``(ack_id, package)`` or ``None``."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement dequeue()")
+
+    def acknowledge(self, task_id: Any) -> None:
+        """The package was processed and its result saved; forget it."""
+
+    def acknowledge_many(self, task_ids: Iterable[Any]) -> None:
+        for task_id in task_ids:
+            self.acknowledge(task_id)
+
+    def fail(self, task_id: Any) -> None:
+        """The package could not be processed by this cluster (e.g. it did not unpack)."""
+        self.delete(task_id)
+
+    def delete(self, task_id: Any) -> None:
+        """Remove this package from the queue."""
+
+    def purge_queue(self) -> None:
+        """Empty the queue."""
+
+    def delete_queue(self) -> None:
+        """Remove the queue itself from the broker."""
+
+    def queue_size(self) -> int:
+        """Packages waiting in the queue (not those being processed)."""
+        return 0
+
+    def lock_size(self) -> int | None:
+        """Packages taken but not yet acknowledged (``None`` if not tracked)."""
+        return None
+
+    def ping(self) -> bool:
+        """``True`` if the broker can be reached."""
+        return True
+
+    def info(self) -> str:
+        """Name and version of the broker."""
+        return type(self).__name__
+
+    # -- connection handling ------------------------------------------------------------------
+    def get_connection(self, list_key: str | None = None) -> Any:
+        return None
+
+    def close(self) -> None:
+        """Release the connection; the broker may be used again after (it reconnects)."""
+
+    def __enter__(self) -> Broker:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} queue={self.list_key!r}>"

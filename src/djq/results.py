@@ -1,0 +1,248 @@
+"""Saving results: the monitor's job, also run inline by ``sync`` mode.
+
+:func:`save_results` takes a batch of executed packages and
+
+1. collates iterable members (in the cache) and, when a set is complete, turns it into
+   one result for the ``async_iter`` id;
+2. writes every database result of the batch in **one transaction** (new rows with one
+   ``bulk_create``; a redelivered task whose earlier run failed is updated, one whose
+   earlier run succeeded is left alone, as the spec says);
+3. writes ``cached`` results to the Django cache named by ``Q_CLUSTER['cache']``;
+4. prunes successes past ``save_limit`` with one indexed query per batch;
+5. then, for each result, runs its hook and enqueues the next link of its chain.
+
+Steps 1-4 must succeed before the broker is acknowledged (the caller does that); hooks
+and chains run afterwards and their errors are logged, never raised.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Iterable
+
+from django.core.cache import caches
+from django.db import router, transaction
+from picklefield.fields import dbsafe_encode
+
+from djq.conf import Conf, conf as default_conf
+from djq.execution import format_error, func_name, resolve
+
+logger = logging.getLogger("djq")
+
+
+# -- cache keys -------------------------------------------------------------------------------
+def cache_key(conf: Conf, task_id: str) -> str:
+    return f"djq:{conf.name}:task:{task_id}"
+
+
+def group_key(conf: Conf, group: str) -> str:
+    return f"djq:{conf.name}:group:{group}"
+
+
+def iter_key(conf: Conf, group: str) -> str:
+    return f"djq:{conf.name}:iter:{group}"
+
+
+def result_cache(conf: Conf):
+    return caches[conf.cache]
+
+
+# -- building rows ----------------------------------------------------------------------------
+def _encode(value: Any) -> Any:
+    return None if value is None else dbsafe_encode(value, False, -1, True)
+
+
+def task_row(package: dict):
+    """An unsaved ``Task`` for a package. Values are pickled here, once, so a result that
+    cannot be pickled becomes a recorded failure instead of breaking the whole batch."""
+    from djq.models import Task
+
+    fields = {}
+    for name in ("args", "kwargs", "result"):
+        try:
+            fields[name] = _encode(package.get(name))
+        except Exception as exc:
+            package["success"] = False
+            package["result"] = f"The task's {name} cannot be stored: {format_error(exc)}"
+            fields["result"] = _encode(package["result"])
+            if name != "result":
+                fields[name] = None
+    hook = package.get("hook")
+    return Task(
+        id=package["id"], name=package["name"], func=func_name(package["func"])[:256],
+        hook=func_name(hook)[:256] if hook else None, group=package.get("group"),
+        started=package["started"], stopped=package["stopped"],
+        success=bool(package.get("success")), attempt_count=package.get("attempt") or 1,
+        **fields,
+    )
+
+
+def task_from_dict(data: dict):
+    """A ``Task`` (unsaved) from a cached package, decoded values intact."""
+    from djq.models import Task
+
+    hook = data.get("hook")
+    return Task(
+        id=data["id"], name=data["name"], func=func_name(data["func"]),
+        hook=func_name(hook) if hook else None, args=data.get("args"),
+        kwargs=data.get("kwargs"), result=data.get("result"), group=data.get("group"),
+        started=data["started"], stopped=data["stopped"], success=bool(data.get("success")),
+        attempt_count=data.get("attempt") or 1,
+    )
+
+
+def cache_dict(package: dict) -> dict:
+    """What goes into the cache for a cached result: plain fields, func as a path."""
+    keep = ("id", "name", "args", "kwargs", "result", "group", "started", "stopped",
+            "success", "attempt")
+    data = {k: package.get(k) for k in keep}
+    data["func"] = func_name(package["func"])
+    data["hook"] = func_name(package["hook"]) if package.get("hook") else None
+    return data
+
+
+# -- the batch --------------------------------------------------------------------------------
+def save_results(packages: list[dict], conf: Conf | None = None,
+                 broker: Any = None) -> list[dict]:
+    """Persist a batch of executed packages, then run hooks and chains.
+
+    Returns the packages whose results were made durable (all of them unless the database
+    write raised, in which case the exception propagates and nothing is acknowledged).
+    """
+    conf = conf or default_conf
+    to_db, to_cache, done = [], [], []
+    for package in packages:
+        if package.get("iter_count"):
+            package = _collate_iter(package, conf)
+            if package is None:
+                continue  # the set is not complete yet
+        if package.get("cached"):
+            to_cache.append(package)
+        elif _should_store(package, conf):
+            to_db.append(package)
+        done.append(package)
+    if to_db:
+        _save_rows(to_db, conf)
+    if to_cache:
+        _save_cached(to_cache, conf)
+    for package in done:
+        after_save(package, conf, broker)
+    return packages
+
+
+def _should_store(package: dict, conf: Conf) -> bool:
+    if not package.get("success"):
+        return True  # failures are always saved
+    if conf.save_limit < 0:
+        return False
+    save = package.get("save")
+    return True if save is None else bool(save)
+
+
+def _save_rows(packages: list[dict], conf: Conf) -> None:
+    from djq.models import Task
+
+    rows = {}
+    for package in packages:
+        rows[package["id"]] = task_row(package)  # a batch may hold one id twice: last wins
+    db = router.db_for_write(Task)
+    with transaction.atomic(using=db):
+        existing = dict(Task.objects.using(db).filter(pk__in=list(rows))
+                        .values_list("pk", "success"))
+        new = [row for pk, row in rows.items() if pk not in existing]
+        # A redelivered task: keep an earlier success, replace an earlier failure.
+        redo = [row for pk, row in rows.items() if pk in existing and not existing[pk]]
+        if new:
+            Task.objects.using(db).bulk_create(new, batch_size=500)
+        if redo:
+            Task.objects.using(db).bulk_update(
+                redo, ["result", "success", "stopped", "started", "attempt_count", "args",
+                       "kwargs"])
+        if conf.save_limit > 0 and any(row.success for row in new):
+            _prune_successes(db, conf.save_limit)
+
+
+def _prune_successes(db: str, limit: int) -> None:
+    """Keep the newest ``limit`` successes: find the cut-off on the (success, stopped)
+    index and delete below it."""
+    from djq.models import Task
+
+    cutoff = (Task.objects.using(db).filter(success=True).order_by("-stopped")
+              .values_list("stopped", flat=True)[limit:limit + 1])
+    cutoff = list(cutoff)
+    if cutoff:
+        Task.objects.using(db).filter(success=True, stopped__lte=cutoff[0]).delete()
+
+
+def _save_cached(packages: list[dict], conf: Conf) -> None:
+    cache = result_cache(conf)
+    for package in packages:
+        timeout = _timeout(package.get("cached"))
+        cache.set(cache_key(conf, package["id"]), cache_dict(package), timeout)
+        if package.get("group"):
+            key = group_key(conf, package["group"])
+            members = cache.get(key) or []
+            if package["id"] not in members:
+                members.append(package["id"])
+            cache.set(key, members, timeout)
+
+
+def _timeout(cached: Any) -> int | None:
+    if cached is True:
+        return None
+    return cached if isinstance(cached, int) and cached > 0 else None
+
+
+def _collate_iter(package: dict, conf: Conf) -> dict | None:
+    """Add one iterable member's result to its set; the collated package when complete."""
+    cache = result_cache(conf)
+    key = iter_key(conf, package["group"])
+    state = cache.get(key) or {"args": [], "results": [], "failures": [], "ids": []}
+    if package["id"] in state["ids"]:
+        return None  # a redelivered member already counted
+    state["ids"].append(package["id"])
+    state["args"].append(package.get("args"))
+    state["results"].append(package.get("result"))
+    if not package.get("success"):
+        state["failures"].append(package.get("result"))
+    if len(state["ids"]) < package["iter_count"]:
+        cache.set(key, state, None)
+        return None
+    cache.delete(key)
+    collated = {
+        "id": package["group"], "name": package.get("iter_name") or package["group"],
+        "func": package["func"], "hook": None, "args": state["args"],
+        "kwargs": package.get("kwargs"), "result": state["results"], "group": None,
+        "started": package["started"], "stopped": package["stopped"],
+        "success": not state["failures"], "save": package.get("save"),
+        "cached": package.get("iter_cached"), "attempt": 1,
+    }
+    return collated
+
+
+# -- after the save ---------------------------------------------------------------------------
+def after_save(package: dict, conf: Conf, broker: Any = None) -> None:
+    """Run the hook, then enqueue the chain's next link. Errors here are logged only."""
+    hook = package.get("hook")
+    if hook:
+        try:
+            resolve(hook)(task_from_dict(cache_dict(package)))
+        except Exception as exc:
+            logger.error("Hook %s of task %s failed: %s", func_name(hook), package["id"],
+                         format_error(exc))
+    chain = package.get("chain")
+    if chain:
+        # The next link runs whether this one failed or not (the spec's behaviour):
+        # each link is its own task; inspect the group's failures to stop early.
+        from djq.tasks import async_chain
+
+        try:
+            async_chain(chain, group=package.get("group"), cached=package.get("cached"),
+                        sync=package.get("sync"), broker=broker)
+        except Exception as exc:
+            logger.error("Could not enqueue the next link of chain %s: %s",
+                         package.get("group"), format_error(exc))
+
+
+def acknowledge_ids(packages: Iterable[dict]) -> list[Any]:
+    return [p["ack_id"] for p in packages if p.get("ack_id") is not None]

@@ -1,0 +1,114 @@
+"""Task packages on the wire: serialize, optionally compress, sign; and the reverse.
+
+Wire format (one ASCII string)::
+
+    <b64 header JSON> "." <flag><b64 body> ":" <signature>
+
+* ``header``: JSON with the task's identity (``id``, ``name``, ``func`` as text,
+  ``group``, ``cached``, ``save``, ``ack_failure``), so a package whose body cannot be
+  deserialized can still be recorded as a ``Failure`` under its own id and group.
+* ``body``: the whole package, serialized with ``Q_CLUSTER['serializer']``; zlib-compressed
+  when ``compress`` is on and it helps (flag ``z``, else ``-``).
+* ``signature``: :class:`django.core.signing.Signer` over everything before it, keyed
+  with ``SECRET_KEY`` (``SECRET_KEY_FALLBACKS`` accepted when verifying, for key rotation)
+  and salted with the cluster name. Nothing is decoded before the signature verifies.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import zlib
+from typing import Any
+
+from django.core import signing as django_signing
+
+from djq.conf import Conf, conf as default_conf
+from djq.errors import BadSignature, PackageError, SerializationError
+from djq.plugins import plugins
+
+HEADER_FIELDS = ("id", "name", "func", "group", "cached", "save", "ack_failure")
+
+
+class UnreadablePackage(PackageError):
+    """The signature verified but the body cannot be deserialized (a class that no
+    longer imports, a serializer mismatch). ``header`` still identifies the task."""
+
+    def __init__(self, message: str, header: dict[str, Any]) -> None:
+        super().__init__(message)
+        self.header = header
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def header_of(package: dict) -> dict[str, Any]:
+    header = {k: package.get(k) for k in HEADER_FIELDS}
+    func = header["func"]
+    if not isinstance(func, str):
+        header["func"] = f"{getattr(func, '__module__', '?')}.{getattr(func, '__qualname__', func)}"
+    if not isinstance(header["cached"], (bool, int, type(None))):
+        header["cached"] = bool(header["cached"])
+    return header
+
+
+def _signer(conf: Conf) -> django_signing.Signer:
+    return django_signing.Signer(salt=conf.salt)
+
+
+def dumps(package: dict, conf: Conf | None = None) -> str:
+    """Serialize, compress (if ``compress``) and sign a package."""
+    conf = conf or default_conf
+    serializer = plugins.serializer(conf.serializer)
+    try:
+        body = serializer.dumps(package)
+    except Exception as exc:
+        raise SerializationError(
+            f"Task {package.get('func')!r} cannot be serialized with the "
+            f"{conf.serializer!r} serializer: {exc}") from exc
+    flag = "-"
+    if conf.compress:
+        packed = zlib.compress(body)
+        if len(packed) < len(body):
+            body, flag = packed, "z"
+    header = json.dumps(header_of(package), separators=(",", ":"), default=str).encode()
+    return _signer(conf).sign(f"{_b64(header)}.{flag}{_b64(body)}")
+
+
+def verify(signed: str | bytes, conf: Conf | None = None) -> tuple[dict[str, Any], str]:
+    """Check the signature; return the (JSON-only) header and the still-encoded body."""
+    conf = conf or default_conf
+    if isinstance(signed, bytes):
+        signed = signed.decode("ascii", "replace")
+    try:
+        payload = _signer(conf).unsign(signed)
+        header_text, body_text = payload.split(".", 1)
+        return json.loads(_unb64(header_text)), body_text
+    except django_signing.BadSignature as exc:
+        raise BadSignature(f"Package signature does not verify: {exc}") from exc
+    except ValueError as exc:  # signed by us but malformed: still never executed
+        raise BadSignature(f"Malformed package: {exc}") from exc
+
+
+def loads(signed: str | bytes, conf: Conf | None = None) -> dict:
+    """Verify and unpack a package.
+
+    :raises BadSignature: tampered or foreign package; nothing was deserialized.
+    :raises UnreadablePackage: signature good, body unreadable; ``.header`` identifies it.
+    """
+    conf = conf or default_conf
+    header, body_text = verify(signed, conf)
+    try:
+        body = _unb64(body_text[1:])
+        if body_text[:1] == "z":
+            body = zlib.decompress(body)
+        return plugins.serializer(conf.serializer).loads(body)
+    except Exception as exc:
+        raise UnreadablePackage(
+            f"Package {header.get('id')} ({header.get('func')}) cannot be deserialized: "
+            f"{exc!r}", header) from exc

@@ -1,0 +1,66 @@
+"""Django settings for djq's own test suite.
+
+``default`` is a SQLite file (cluster tests run real processes that must share it).
+``pg`` exists when the test command started PostgreSQL (``DJQ_TEST_POSTGRES_URL``).
+"""
+
+import os
+import tempfile
+from urllib.parse import urlparse
+
+SECRET_KEY = "djq-tests-not-secret"
+DEBUG = False
+USE_TZ = True
+TIME_ZONE = "UTC"
+ROOT_URLCONF = "tests.urls"
+DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "djq",
+    "djq_orm",
+]
+MIDDLEWARE = [
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+]
+TEMPLATES = [{
+    "BACKEND": "django.template.backends.django.DjangoTemplates",
+    "APP_DIRS": True,
+    "OPTIONS": {"context_processors": [
+        "django.template.context_processors.request",
+        "django.contrib.auth.context_processors.auth",
+        "django.contrib.messages.context_processors.messages",
+    ]},
+}]
+
+_tmp = os.environ.get("DJQ_TEST_TMP") or tempfile.gettempdir()
+DATABASES = {
+    "default": {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": os.path.join(_tmp, f"djq-tests-{os.getpid()}.sqlite3"),
+        "OPTIONS": {"timeout": 30},
+        "TEST": {"NAME": os.path.join(_tmp, f"djq-test-db-{os.getpid()}.sqlite3")},
+    },
+}
+
+_pg = os.environ.get("DJQ_TEST_POSTGRES_URL")
+if _pg:
+    _u = urlparse(_pg)
+    DATABASES["pg"] = {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": _u.path.lstrip("/"),
+        "USER": _u.username or "postgres",
+        "PASSWORD": _u.password or "",
+        "HOST": _u.hostname,
+        "PORT": _u.port,
+    }
+
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+Q_CLUSTER = {"name": "djq-tests", "sync": False}
