@@ -5,7 +5,7 @@ ever happens after the package's signature has verified (see :mod:`djq.signing`)
 
 ``json`` is for deployments that want no pickle on the wire: task functions travel as
 dotted paths, arguments must be JSON types (tuples arrive as lists; datetimes, dates,
-times, decimals and UUIDs round-trip through a small tagged encoding).
+times, timedeltas, decimals and UUIDs round-trip through a small tagged encoding).
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ _DECODERS = {
     "time": datetime.time.fromisoformat,
     "decimal": decimal.Decimal,
     "uuid": uuid.UUID,
+    "timedelta": lambda v: datetime.timedelta(seconds=float(v)),
     "tuple": tuple,
 }
 
@@ -50,6 +51,8 @@ def _encode(obj: Any) -> Any:
                         ("time", datetime.time)):
         if isinstance(obj, types):
             return {_TAG: kind, "v": obj.isoformat()}
+    if isinstance(obj, datetime.timedelta):
+        return {_TAG: "timedelta", "v": obj.total_seconds()}
     if isinstance(obj, (decimal.Decimal, uuid.UUID)):
         return {_TAG: type(obj).__name__.lower(), "v": str(obj)}
     raise TypeError(f"Object of type {type(obj).__name__} is not JSON serializable")
