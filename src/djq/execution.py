@@ -42,7 +42,7 @@ def func_name(func: Any) -> str:
 
 def format_error(exc: BaseException) -> str:
     tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-    return f"{exc!r} : {tb}"
+    return f"{exc!r}\n{tb}"
 
 
 def run_package(package: dict) -> dict:

@@ -1,0 +1,5 @@
+"""The spec's hook example."""
+
+
+def print_result(task):
+    print(f"  hook: {task.func} -> {task.result}")
