@@ -1,0 +1,43 @@
+"""Pure helpers for the benchmark's numbers (unit-tested in tests/test_benchmark_stats.py)."""
+
+from __future__ import annotations
+
+import math
+import statistics
+from typing import Iterable, Sequence
+
+
+def percentile(values: Sequence[float], pct: float) -> float:
+    """The ``pct`` percentile (0-100) with linear interpolation between closest ranks
+    (numpy's default 'linear' method)."""
+    if not values:
+        raise ValueError("percentile of no values")
+    ordered = sorted(values)
+    rank = (len(ordered) - 1) * pct / 100
+    low, high = math.floor(rank), math.ceil(rank)
+    if low == high:
+        return ordered[low]
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+def throughput(count: int, first_enqueue: float, last_saved: float) -> float:
+    """Tasks per second from the first enqueue to the last saved result."""
+    elapsed = last_saved - first_enqueue
+    if elapsed <= 0:
+        raise ValueError("the last result cannot be saved before the first enqueue")
+    return count / elapsed
+
+
+def summary(values: Iterable[float]) -> dict[str, float]:
+    """Median with min and max, how repeated runs are reported."""
+    data = list(values)
+    return {"median": statistics.median(data), "min": min(data), "max": max(data)}
+
+
+def latencies(enqueued: dict[str, float], saved: dict[str, float]) -> list[float]:
+    """Enqueue-to-saved latency in milliseconds for every task seen saved."""
+    return [(saved[k] - enqueued[k]) * 1000 for k in enqueued if k in saved]
+
+
+def cpu_per_thousand(cpu_seconds: float, tasks: int) -> float:
+    return cpu_seconds * 1000 / tasks if tasks else float("nan")
