@@ -278,3 +278,10 @@ def test_json_serializer_rejects_what_it_cannot_carry(q_cluster):
         async_task(lambda: 1)
     with pytest.raises(SerializationError):
         async_task("tests.tasks.add", object(), 1)
+
+
+def test_an_option_in_q_options_frees_its_name_for_the_function():
+    task_id = async_task("tests.tasks.echo_group", group="for-the-function",
+                         q_options={"group": "the-task-group"})
+    task = fetch(task_id)
+    assert (task.result, task.group) == ("for-the-function", "the-task-group")

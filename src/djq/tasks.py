@@ -39,12 +39,26 @@ def default_broker() -> Broker:
     return _local.broker[1]
 
 
+def split_options(kwargs: dict) -> dict:
+    """Take the task options out of ``kwargs`` (in place) and return them.
+
+    An option named in ``q_options`` comes from there, and a keyword of the same name stays
+    in ``kwargs`` for the task function (as in Django Q); other option names are options.
+    """
+    q_options = kwargs.pop("q_options", None) or {}
+    options = {}
+    for key in OPTIONS:
+        if key in q_options:
+            options[key] = q_options[key]
+        elif key in kwargs:
+            options[key] = kwargs.pop(key)
+    return options
+
+
 # -- enqueueing -------------------------------------------------------------------------------
 def async_task(func: Any, *args: Any, **kwargs: Any) -> str:
     """Queue ``func(*args, **kwargs)`` for the cluster; return the task id."""
-    q_options = kwargs.pop("q_options", None) or {}
-    options = {k: kwargs.pop(k) for k in OPTIONS if k in kwargs}
-    options.update(q_options)
+    options = split_options(kwargs)
     broker = options.pop("broker", None)
     tid, name = uuid_and_name()
     package = {
@@ -214,9 +228,7 @@ def async_iter(func: Any, args_iter: Iterable[Any], **kwargs: Any) -> str:
     """Queue ``func`` once per item of ``args_iter``; the collated list of results is
     saved as one result under the returned id. Accepts async_task's options but ``hook``.
     """
-    q_options = kwargs.pop("q_options", None) or {}
-    options = {k: kwargs.pop(k) for k in OPTIONS if k in kwargs}
-    options.update(q_options)
+    options = split_options(kwargs)
     options.pop("hook", None)
     iter_id, iter_name = uuid_and_name()
     arg_sets = [a if isinstance(a, tuple) else (a,) for a in args_iter]

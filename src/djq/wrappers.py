@@ -20,11 +20,9 @@ class AsyncTask:
                 "ack_failure")
 
     def __init__(self, func: Any, *args: Any, **kwargs: Any) -> None:
-        from djq.tasks import OPTIONS
+        from djq.tasks import split_options
 
-        q_options = kwargs.pop("q_options", None) or {}
-        self._options = {k: kwargs.pop(k) for k in OPTIONS if k in kwargs}
-        self._options.update(q_options)
+        self._options = split_options(kwargs)
         self._func, self._args, self._kwargs = func, args, kwargs
         self.id: str | None = None
         self.started = False
