@@ -37,3 +37,20 @@ def unpicklable():
 
 def echo_group(group):
     return group
+
+
+# -- cluster tests (tests/cluster) ------------------------------------------------------------
+def pid_then_sleep(path, seconds):
+    """Write this worker's pid to ``path`` (first run only), then sleep."""
+    if not os.path.exists(path):
+        with open(path, "w") as f:
+            f.write(str(os.getpid()))
+    time.sleep(seconds)
+    return os.getpid()
+
+
+def kill_own_worker():
+    """SIGKILL the worker running this task: it never finishes."""
+    import signal
+
+    os.kill(os.getpid(), signal.SIGKILL)

@@ -1,0 +1,134 @@
+"""``Cluster``: the spec's API over a sentinel process.
+
+``start()`` spawns the sentinel (which spawns everything else) and returns once it is
+running; ``stop()`` runs the stop procedure and waits for it. :meth:`Cluster.run` is what
+``manage.py qcluster`` does: start, then stop on SIGTERM or SIGINT; a second signal
+forces the exit.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import time
+
+from djq.cluster.context import name_process, sentinel_context
+from djq.cluster.sentinel import sentinel
+from djq.status import STARTING, STOPPED, STOPPING, Stat
+
+logger = logging.getLogger("djq")
+
+
+class Cluster:
+    def __init__(self, broker=None) -> None:
+        """``broker`` is accepted for the spec's signature; the processes build their own
+        broker connections from ``Q_CLUSTER``."""
+        from djq.conf import conf
+
+        self.conf = conf
+        self.broker = broker
+        self.pid = os.getpid()
+        self.host = socket.gethostname()
+        self.timeout = conf.timeout
+        ctx = sentinel_context()
+        self.start_event = ctx.Event()
+        self.stop_event = ctx.Event()
+        self.force_event = ctx.Event()
+        self.sentinel = None
+        self.tob: float | None = None
+        self._ctx = ctx
+
+    # -- the spec's API -------------------------------------------------------------------
+    def start(self, wait: float | None = 60.0) -> int:
+        """Spawn the cluster; return its id once the sentinel reports it running."""
+        self.tob = time.time()
+        logger.info("Q Cluster-%s starting.", self.pid)
+        self.sentinel = name_process(self._ctx.Process(
+            target=sentinel, name=None, daemon=False,
+            args=(self.pid, self.tob, self.start_event, self.stop_event, self.force_event)))
+        self.sentinel.start()
+        deadline = None if wait is None else time.monotonic() + wait
+        while not self.start_event.wait(0.1):
+            if not self.sentinel.is_alive():
+                raise RuntimeError(f"Q Cluster-{self.pid} failed to start (sentinel exit "
+                                   f"code {self.sentinel.exitcode}); see the log above.")
+            if deadline is not None and time.monotonic() > deadline:
+                raise TimeoutError(f"Q Cluster-{self.pid} did not start within {wait} s")
+        logger.info("Q Cluster-%s running.", self.pid)
+        return self.pid
+
+    def stop(self) -> bool:
+        """Run the stop procedure and wait for it; ``False`` if it was not running."""
+        if self.sentinel is None or not self.sentinel.is_alive():
+            return False
+        if not self.stop_event.is_set():
+            logger.info("Q Cluster-%s stopping.", self.pid)
+            self.stop_event.set()
+        self.sentinel.join()
+        logger.info("Q Cluster-%s has stopped.", self.pid)
+        return True
+
+    def stat(self) -> Stat:
+        """The cluster's current :class:`~djq.status.Stat` (a local one when the stat
+        store has none, e.g. before the first guard cycle or after the stop)."""
+        if self.sentinel is not None and self.sentinel.is_alive():
+            stat = Stat.get(self.pid, conf=self.conf)
+            if stat is not None:
+                return stat
+        status = (STOPPED if self.has_stopped else STOPPING if self.is_stopping
+                  else STARTING)
+        return Stat(cluster_id=self.pid, host=self.host, name=self.conf.name,
+                    sentinel=self.sentinel.pid if self.sentinel else None, status=status,
+                    tob=self.tob or time.time(), queue_limit=self.conf.queue_limit)
+
+    @property
+    def is_starting(self) -> bool:
+        return (self.sentinel is not None and self.sentinel.is_alive()
+                and not self.start_event.is_set() and not self.stop_event.is_set())
+
+    @property
+    def is_running(self) -> bool:
+        return self.start_event.is_set() and not self.stop_event.is_set()
+
+    @property
+    def is_stopping(self) -> bool:
+        return (self.stop_event.is_set() and self.sentinel is not None
+                and self.sentinel.is_alive())
+
+    @property
+    def has_stopped(self) -> bool:
+        return self.sentinel is not None and not self.sentinel.is_alive() and (
+            self.stop_event.is_set() or not self.start_event.is_set())
+
+    # -- the qcluster command ---------------------------------------------------------------
+    def run(self) -> int:
+        """Start, wait for SIGTERM/SIGINT, stop. A second signal forces the exit.
+        Returns the sentinel's exit code."""
+        signals = (signal.SIGTERM, signal.SIGINT)
+        previous = {s: signal.getsignal(s) for s in signals}
+        for sig in signals:
+            signal.signal(sig, self._on_signal)
+        try:
+            self.start(wait=None)
+            while self.sentinel.is_alive():
+                self.sentinel.join(0.5)
+            if self.stop_event.is_set():
+                logger.info("Q Cluster-%s has stopped.", self.pid)
+            else:
+                logger.error("Q Cluster-%s sentinel exited (code %s).", self.pid,
+                             self.sentinel.exitcode)
+            return self.sentinel.exitcode or 0
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+    def _on_signal(self, signum, _frame) -> None:
+        if not self.stop_event.is_set():
+            logger.info("Q Cluster-%s stopping.", self.pid)
+            self.stop_event.set()
+        elif not self.force_event.is_set():
+            logger.warning("Q Cluster-%s received %s again: forcing the stop.", self.pid,
+                           signal.Signals(signum).name)
+            self.force_event.set()

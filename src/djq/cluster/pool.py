@@ -1,0 +1,69 @@
+"""The sentinel's handles on its processes: starting workers, pusher and monitor, each
+with its private channel (see :mod:`djq.cluster.channel` for why nothing is shared)."""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from djq.cluster.channel import Channel
+from djq.cluster.context import name_process
+from djq.cluster.pusher import pusher
+from djq.cluster.saver import saver
+from djq.cluster.worker import worker
+
+
+@dataclass
+class WorkerSlot:
+    """Worker ``slot`` (1-based, fixes its CPUs) and what the sentinel knows of it."""
+
+    slot: int
+    process: Any = None
+    conn: Any = None  # the sentinel's end of the worker's pipe
+    deadline: Any = None  # shared double: time.monotonic() deadline, 0 when none
+    task: dict | None = None  # the package it is running
+    pill: bool = False  # poison pill sent: its exit is expected
+    timed_out: bool = False
+
+    @property
+    def idle(self) -> bool:
+        return self.task is None and not self.pill and self.conn is not None
+
+
+def start_worker(ctx, slot: int, daemon: bool) -> WorkerSlot:
+    mine, theirs = ctx.Pipe(duplex=True)
+    deadline = ctx.RawValue("d", 0.0)
+    process = name_process(ctx.Process(target=worker, args=(theirs, deadline, slot)))
+    process.daemon = daemon
+    process.start()
+    theirs.close()  # so the worker's death reads as EOF here
+    return WorkerSlot(slot, process, mine, deadline)
+
+
+@dataclass
+class Feed:
+    """The pusher, its stop event and its channel (replaced together when it dies)."""
+
+    process: Any
+    channel: Channel
+    stop: Any
+    pending: deque = field(default_factory=deque)  # taken off the channel, not yet run
+    exhausted: bool = False  # the channel reached its end (the pusher is gone)
+
+
+def start_pusher(ctx, queue_limit: int) -> Feed:
+    channel = Channel(ctx, queue_limit)
+    stop = ctx.Event()
+    process = name_process(ctx.Process(target=pusher, args=(channel, stop), daemon=True))
+    process.start()
+    channel.writer.close()  # a pusher dying mid-message reads as EOF, never as a hang
+    return Feed(process, channel, stop)
+
+
+def start_monitor(ctx) -> tuple[Any, Any]:
+    """The monitor and its result queue (only the sentinel ever writes to it)."""
+    result_q = ctx.Queue()
+    process = name_process(ctx.Process(target=saver, args=(result_q,), daemon=True))
+    process.start()
+    return process, result_q

@@ -1,0 +1,90 @@
+"""The pusher process: broker -> verify and unpack -> the sentinel's task channel.
+
+Messages on the channel are ``("task", package)`` to run, or ``("result", package)`` for
+a failure recorded without running (delivery over ``max_attempts``, unreadable body),
+which the sentinel forwards to the monitor. A package whose signature does not verify is
+never unpacked nor executed: it is failed on the broker and logged with its broker id.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from multiprocessing import current_process, parent_process
+
+from djq.cluster import failures
+from djq.cluster.context import bootstrap
+
+logger = logging.getLogger("djq")
+
+
+def _split(delivery) -> tuple:
+    """A :class:`djq.brokers.Delivery` or a custom broker's plain ``(ack_id, package)``."""
+    if len(delivery) >= 3:
+        return delivery[0], delivery[1], delivery[2]
+    return delivery[0], delivery[1], None
+
+
+def unpack(delivery, broker, conf) -> tuple[str, dict] | None:
+    """One delivery -> a channel message, or ``None`` if it was dropped (bad signature)."""
+    from djq import signing
+    from djq.errors import BadSignature
+
+    ack_id, signed, attempt = _split(delivery)
+    attempt = attempt or 1
+    try:
+        package = signing.loads(signed, conf)
+    except BadSignature as exc:
+        logger.error("Failed to verify task package %s from the broker, discarded: %s",
+                     ack_id, exc)
+        try:
+            broker.fail(ack_id)
+        except Exception as fail_exc:
+            logger.error("Could not fail package %s on the broker: %r", ack_id, fail_exc)
+        return None
+    except signing.UnreadablePackage as exc:
+        logger.error("Task package %s (task %s) cannot be unpacked: %s", ack_id,
+                     exc.header.get("id"), exc)
+        return "result", failures.unreadable(exc.header, ack_id, attempt, str(exc))
+    package["ack_id"], package["attempt"] = ack_id, attempt
+    if conf.max_attempts and attempt > conf.max_attempts:
+        logger.error("Task %s (%s) reached max_attempts (%s); not executed again",
+                     package.get("name"), package.get("id"), conf.max_attempts)
+        return "result", failures.max_attempts_reached(package, attempt, conf.max_attempts)
+    return "task", package
+
+
+def pusher(channel, stop_event) -> None:
+    """Process target: dequeue until ``stop_event``, then hand over what is in hand."""
+    bootstrap()
+    from django.db import close_old_connections
+
+    from djq.brokers import get_broker
+    from djq.conf import conf
+
+    name = current_process().name
+    parent = parent_process()
+    alive = parent.is_alive if parent is not None else (lambda: True)
+    broker = get_broker()
+    logger.info("%s pushing tasks at %s", name, os.getpid())
+    blocking = bool(getattr(broker.capabilities, "blocking", False))
+    while not stop_event.is_set() and alive():
+        try:
+            deliveries = broker.dequeue()
+        except Exception as exc:
+            logger.error("%s could not dequeue from %s: %r", name, broker, exc)
+            close_old_connections()
+            stop_event.wait(max(float(conf.poll), 1.0))
+            continue
+        if not deliveries:
+            if not blocking:
+                stop_event.wait(float(conf.poll))
+            continue
+        for delivery in deliveries:
+            message = unpack(delivery, broker, conf)
+            # A message not handed over stays unacknowledged: the broker redelivers it.
+            if message is not None and not channel.put(message, alive=alive):
+                break
+    broker.close()
+    logger.info("%s stopped pushing tasks", name)

@@ -1,0 +1,130 @@
+"""The monitor process (the spec's "Monitor"): save results in batches, then acknowledge.
+
+A batch is whatever has arrived on the result queue: the first result, then everything
+that follows within ``BATCH_DELAY`` seconds, at most ``BATCH_SIZE``. The batch is saved
+with :func:`djq.results.save_results` (one transaction), and only then acknowledged on the
+broker with one ``acknowledge_many``:
+
+* successes always;
+* failures when ``ack_failures`` or the task's ``ack_failure`` says so, or when the
+  cluster recorded them itself as final (``ack``: max attempts, dead worker without
+  receipts); unreadable packages are ``fail()``-ed instead.
+
+If the batch cannot be saved (after ``SAVE_TRIES``), each result is retried alone so one bad result cannot
+sink the others; what still fails is logged and left unacknowledged (it comes back).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import pickle
+import queue
+import time
+from multiprocessing import current_process, parent_process
+
+from djq.cluster.context import bootstrap
+
+logger = logging.getLogger("djq")
+
+BATCH_SIZE = 500
+BATCH_DELAY = 0.05
+SAVE_TRIES = 3
+
+
+def collect(result_q) -> tuple[list[dict], bool]:
+    """Block for one result, then take what follows; ``(batch, stop)``."""
+    batch, stop = [], False
+    try:
+        item = result_q.get(timeout=1.0)
+    except queue.Empty:
+        return batch, stop
+    end = time.monotonic() + BATCH_DELAY
+    while True:
+        if item is None:
+            stop = True
+            break
+        batch.append(pickle.loads(item) if isinstance(item, bytes) else item)
+        left = end - time.monotonic()
+        if len(batch) >= BATCH_SIZE or left <= 0:
+            break
+        try:
+            item = result_q.get(timeout=min(left, 0.005))
+        except queue.Empty:
+            break
+    return batch, stop
+
+
+def acknowledgeable(package: dict, conf) -> bool:
+    if package.get("success") or package.get("ack"):
+        return True
+    return bool(conf.ack_failures or package.get("ack_failure"))
+
+
+def save_batch(batch: list[dict], broker, conf, reporters) -> list[dict]:
+    """Save, then acknowledge; returns the packages that were saved."""
+    from django.db import close_old_connections
+
+    from djq.cluster.reporting import report
+    from djq.results import save_results
+
+    saved = None
+    for attempt in range(SAVE_TRIES):
+        try:
+            save_results(batch, conf, broker=broker)
+            saved = batch
+            break
+        except Exception as exc:  # e.g. SQLite's "database is locked" under contention
+            logger.warning("Saving %s results failed (try %s of %s): %r", len(batch),
+                           attempt + 1, SAVE_TRIES, exc)
+            close_old_connections()
+            time.sleep(0.1 * (attempt + 1))
+    if saved is None:
+        logger.error("Saving a batch of %s results failed; saving them one by one", len(batch))
+        saved = []
+        for package in batch:
+            try:
+                save_results([package], conf, broker=broker)
+                saved.append(package)
+            except Exception as one_exc:
+                logger.error("Could not save the result of task %s (%s): %r",
+                             package.get("name"), package.get("id"), one_exc)
+    acks = [p["ack_id"] for p in saved if p.get("ack_id") is not None
+            and not p.get("broker_fail") and acknowledgeable(p, conf)]
+    try:
+        if acks:
+            broker.acknowledge_many(acks)
+        for package in saved:
+            if package.get("broker_fail") and package.get("ack_id") is not None:
+                broker.fail(package["ack_id"])
+    except Exception as exc:  # unacknowledged work comes back after retry
+        logger.error("Could not acknowledge %s tasks: %r", len(acks), exc)
+        close_old_connections()
+    for package in saved:
+        if not package.get("success"):
+            logger.error("Failed [%s] - %s : %s", package.get("name"), package.get("id"),
+                         str(package.get("result"))[:2000])
+    report(reporters, saved)
+    return saved
+
+
+def saver(result_q) -> None:
+    """Process target: save until the poison pill (``None``) arrives."""
+    bootstrap()
+    from djq.brokers import get_broker
+    from djq.cluster.reporting import build_reporters
+    from djq.conf import conf
+
+    name = current_process().name
+    parent = parent_process()
+    broker = get_broker()
+    reporters = build_reporters(conf)
+    logger.info("%s monitoring at %s", name, os.getpid())
+    while True:
+        batch, stop = collect(result_q)
+        if batch:
+            save_batch(batch, broker, conf, reporters)
+        if stop or (not batch and parent is not None and not parent.is_alive()):
+            break
+    broker.close()
+    logger.info("%s stopped monitoring results", name)

@@ -1,0 +1,292 @@
+"""The sentinel: spawns the pool and guards it, then runs the stop procedure.
+
+One event loop (``multiprocessing.connection.wait``) over the worker pipes, the pusher's
+channel and every process's exit: results are forwarded to the monitor as they come, tasks
+go to idle workers, a process that exits is replaced at once (counted as a
+reincarnation). Every ``guard_cycle`` it checks deadlines (an overdue worker is killed,
+its task recorded as a timeout failure), writes the cluster's Stat, and runs the
+scheduler's call site. The stop procedure is the spec's: stop the pusher, let the workers
+empty the task queue, poison them, poison the monitor once they are gone, wait for it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import time
+from multiprocessing import current_process, parent_process
+from multiprocessing.connection import wait
+
+from djq.cluster import failures
+from djq.cluster.context import bootstrap, pool_context
+from djq.cluster.pool import WorkerSlot, start_monitor, start_pusher, start_worker
+from djq.cluster.scheduling import INTERVAL as SCHEDULER_INTERVAL, run_scheduler
+from djq.status import IDLE, STARTING, STOPPED, STOPPING, WORKING, Stat
+
+logger = logging.getLogger("djq")
+
+
+def sentinel(cluster_id: int, tob: float, start_event, stop_event, force_event) -> None:
+    """Process target (started with ``spawn`` by :class:`djq.cluster.Cluster`)."""
+    bootstrap()
+
+    def on_signal(_signum, _frame) -> None:
+        # SIGTERM to the sentinel alone, or to the whole group (then the main process
+        # got it too: forcing is left to the main process's second signal).
+        stop_event.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    Sentinel(cluster_id, tob, start_event, stop_event, force_event).run()
+
+
+class Sentinel:
+    def __init__(self, cluster_id, tob, start_event, stop_event, force_event) -> None:
+        from djq.brokers import broker_class
+        from djq.conf import conf
+
+        self.conf = conf
+        self.cluster_id, self.tob = cluster_id, tob
+        self.start_event, self.stop_event, self.force_event = start_event, stop_event, force_event
+        self.name = current_process().name
+        self.receipts = bool(broker_class(conf).capabilities.receipts)
+        self.status = STARTING
+        self.reincarnations = 0
+        self.next_guard = self.next_schedule = 0.0
+        self.parent = parent_process()
+
+    # -- life -----------------------------------------------------------------------------
+    def run(self) -> None:
+        conf = self.conf
+        self.ctx = pool_context()
+        self.workers = [start_worker(self.ctx, i + 1, conf.daemonize_workers)
+                        for i in range(conf.workers)]
+        self.monitor, self.result_q = start_monitor(self.ctx)
+        logger.info("%s guarding cluster at %s", self.name, os.getpid())
+        self.feed = start_pusher(self.ctx, conf.queue_limit)
+        self.status = IDLE
+        self.write_stat()
+        self.start_event.set()
+        try:
+            while not self.should_stop():
+                self.step()
+            if not self.force_event.is_set():
+                self.stop()
+        finally:
+            if self.force_event.is_set():
+                self.force_stop()
+            self.start_event.clear()
+
+    def should_stop(self) -> bool:
+        parent_gone = self.parent is not None and not self.parent.is_alive()
+        return self.stop_event.is_set() or self.force_event.is_set() or parent_gone
+
+    # -- one turn of the loop ---------------------------------------------------------------
+    def step(self, timeout: float | None = None) -> None:
+        now = time.monotonic()
+        if timeout is None:
+            timeout = max(0.0, min(self.next_guard - now, float(self.conf.guard_cycle)))
+        feed = self.feed
+        objects = [w.conn for w in self.workers if w.conn is not None]
+        objects += [w.process.sentinel for w in self.workers if w.process is not None]
+        objects.append(self.monitor.sentinel)
+        if not self.stopping_pusher:
+            objects.append(feed.process.sentinel)
+        if not feed.exhausted and not feed.pending and any(w.idle for w in self.workers):
+            objects.append(feed.channel.reader)
+        ready = set(wait(objects, timeout))
+        for w in self.workers:
+            if w.conn is not None and w.conn in ready:
+                self.receive(w)
+        self.dispatch()
+        for w in self.workers:
+            if w.process is not None and w.process.sentinel in ready:
+                self.worker_exited(w)
+        if feed.process.sentinel in ready and not self.stopping_pusher:
+            self.pusher_died()
+        if self.monitor.sentinel in ready:
+            self.monitor_died()
+        if time.monotonic() >= self.next_guard:
+            self.guard()
+
+    stopping_pusher = False
+
+    def receive(self, w: WorkerSlot) -> None:
+        """Forward finished packages (still pickled) from a worker to the monitor."""
+        while w.conn is not None and w.conn.poll(0):
+            try:
+                data = w.conn.recv_bytes()
+            except (EOFError, OSError):
+                w.conn.close()
+                w.conn = None
+                return
+            self.result_q.put(data)
+            w.task = None
+
+    def dispatch(self) -> None:
+        """Hand queued tasks to idle workers; forward the pusher's own failures."""
+        feed = self.feed
+        while True:
+            if not feed.pending:
+                if feed.exhausted or not feed.channel.poll(0):
+                    return
+                try:
+                    feed.pending.append(feed.channel.get())
+                except (EOFError, OSError):
+                    feed.exhausted = True  # the pusher is gone (maybe mid-message)
+                    return
+            kind, package = feed.pending[0]
+            if kind == "result":
+                feed.pending.popleft()
+                self.result_q.put(package)
+                continue
+            idle = next((w for w in self.workers if w.idle), None)
+            if idle is None:
+                return
+            try:
+                idle.conn.send(package)
+            except (BrokenPipeError, OSError):
+                idle.conn.close()
+                idle.conn = None  # its exit is handled by worker_exited
+                continue
+            feed.pending.popleft()
+            idle.task = package
+
+    # -- guarding ---------------------------------------------------------------------------
+    def guard(self) -> None:
+        now = time.monotonic()
+        self.next_guard = now + float(self.conf.guard_cycle)
+        for w in self.workers:
+            deadline = w.deadline.value if w.deadline is not None else 0.0
+            if w.task is not None and deadline and now > deadline and w.process.is_alive():
+                self.time_out(w)
+        for w in self.workers:
+            if w.process is not None and not w.process.is_alive():
+                self.worker_exited(w)
+        if self.conf.scheduler and now >= self.next_schedule and self.status != STOPPING:
+            self.next_schedule = now + SCHEDULER_INTERVAL
+            run_scheduler()
+        self.write_stat()
+
+    def time_out(self, w: WorkerSlot) -> None:
+        timeout = w.task.get("timeout") or self.conf.timeout
+        logger.error("%s timed out running task %s (%s) after %s seconds; terminating it",
+                     w.process.name, w.task.get("name"), w.task.get("id"), timeout)
+        w.process.kill()
+        w.process.join(5)
+        self.receive(w)  # a result that made it out just in time wins
+        if w.task is not None:
+            self.result_q.put(failures.timed_out(w.task, timeout))
+            w.task = None
+        w.timed_out = True
+        self.worker_exited(w)
+
+    def worker_exited(self, w: WorkerSlot) -> None:
+        if w.process is None or w.process.is_alive():
+            return
+        self.receive(w)  # results sent before it left (a recycled worker's last one)
+        w.process.join()
+        code, name = w.process.exitcode, w.process.name
+        if w.task is not None:
+            logger.error("%s died (exit code %s) while running task %s (%s)%s", name, code,
+                         w.task.get("name"), w.task.get("id"),
+                         "; the broker will deliver it again" if self.receipts else "")
+            if not self.receipts:
+                self.result_q.put(failures.worker_died(w.task, code))
+        if w.conn is not None:
+            w.conn.close()
+        if w.pill:
+            w.process = w.conn = None  # stopped as asked
+            return
+        reason = ("timeout" if w.timed_out else "recycle" if code == 0 else "sudden death")
+        self.workers[self.workers.index(w)] = new = start_worker(
+            self.ctx, w.slot, self.conf.daemonize_workers)
+        self.reincarnations += 1
+        logger.warning("reincarnated worker %s after %s", new.process.name, reason)
+
+    def pusher_died(self) -> None:
+        old = self.feed
+        old.process.join()
+        old.channel.close()  # may hold half a message; its tasks come back from the broker
+        self.feed = start_pusher(self.ctx, self.conf.queue_limit)
+        self.feed.pending = old.pending
+        self.reincarnations += 1
+        logger.error("reincarnated pusher %s after sudden death", self.feed.process.name)
+
+    def monitor_died(self) -> None:
+        """Results still in the old queue are lost; with receipts their tasks come back."""
+        self.monitor.join()
+        self.result_q.cancel_join_thread()
+        self.result_q.close()
+        if self.status == STOPPED:
+            return
+        self.monitor, self.result_q = start_monitor(self.ctx)
+        self.reincarnations += 1
+        logger.error("reincarnated monitor %s after sudden death", self.monitor.name)
+
+    # -- stopping ---------------------------------------------------------------------------
+    def stop(self) -> None:
+        """The spec's stop procedure; guarding (timeouts, reincarnation) goes on meanwhile."""
+        logger.info("%s stopping cluster processes", self.name)
+        self.status = STOPPING
+        self.write_stat()
+        self.stopping_pusher = True
+        self.feed.stop.set()
+        while self.feed.process.is_alive() and not self.force_event.is_set():
+            self.step()  # keep dispatching: the pusher may be waiting for a free slot
+        self.feed.process.join()
+        while not self.force_event.is_set():
+            self.step()
+            if not self.feed.pending and (self.feed.exhausted or not self.feed.channel.poll(0)):
+                for w in self.workers:
+                    if w.idle:
+                        w.pill = True
+                        try:
+                            w.conn.send(None)
+                        except OSError:
+                            pass
+            if all(w.process is None for w in self.workers):
+                break
+        if self.force_event.is_set():
+            return
+        self.result_q.put(None)
+        while self.monitor.is_alive() and not self.force_event.is_set():
+            self.monitor.join(0.2)
+        self.result_q.close()
+        self.result_q.join_thread()
+        self.status = STOPPED
+        self.write_stat()
+
+    def force_stop(self) -> None:
+        """A second signal: kill everything now. Unacknowledged work comes back from a
+        receipt broker after ``retry``; results not yet saved are lost (and redone)."""
+        logger.warning("%s forced to stop: killing cluster processes", self.name)
+        for process in [w.process for w in self.workers] + [self.feed.process, self.monitor]:
+            if process is not None and process.is_alive():
+                process.kill()
+        self.result_q.cancel_join_thread()
+        self.status = STOPPED
+        self.write_stat()
+
+    # -- stats --------------------------------------------------------------------------------
+    def write_stat(self) -> None:
+        status = self.status
+        busy = any(w.task is not None for w in self.workers)
+        task_q = self.feed.channel.qsize() + len(self.feed.pending)
+        if status == IDLE and (busy or task_q):
+            status = WORKING
+        try:
+            done_q = self.result_q.qsize()
+        except (NotImplementedError, OSError):
+            done_q = 0
+        stat = Stat(
+            cluster_id=self.cluster_id, host=socket.gethostname(), name=self.conf.name,
+            sentinel=os.getpid(), pusher=self.feed.process.pid, monitor=self.monitor.pid,
+            workers=[w.process.pid for w in self.workers if w.process is not None],
+            status=status, reincarnations=self.reincarnations, tob=self.tob,
+            task_q_size=task_q, done_q_size=done_q, queue_limit=self.conf.queue_limit)
+        try:
+            stat.save(self.conf)
+        except Exception as exc:  # monitoring must never take the cluster down
+            logger.warning("Could not write the cluster's Stat: %r", exc)

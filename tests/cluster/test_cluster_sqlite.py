@@ -1,0 +1,150 @@
+"""A real cluster (qcluster subprocess) on the SQLite test database."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import pytest
+
+from djq.models import Task
+from djq.status import Stat
+from djq.tasks import async_task
+from djq_orm.models import OrmQ
+from tests.cluster.conftest import wait_for
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def done(ids, success=None):
+    qs = Task.objects.filter(pk__in=ids)
+    if success is not None:
+        qs = qs.filter(success=success)
+    return qs.count() == len(ids)
+
+
+def test_processes_tasks_logs_and_stops_cleanly(cluster_env, start_cluster, tmp_path):
+    env = cluster_env()
+    ids = [async_task("tests.tasks.add", i, 1) for i in range(20)]
+    bad = async_task("tests.tasks.boom", ack_failure=True)
+    cluster = start_cluster(env)
+    wait_for(lambda: done(ids + [bad]), what="all results")
+    assert sorted(Task.objects.filter(pk__in=ids).values_list("result", flat=True)) == \
+        list(range(1, 21))
+    failure = Task.objects.get(pk=bad)
+    assert not failure.success and "ValueError('boom')" in failure.result
+
+    stat = wait_for(lambda: Stat.get(cluster.proc.pid), what="the cluster's Stat")
+    assert stat.status in ("Idle", "Working") and len(stat.workers) == 2
+    assert stat.sentinel and stat.pusher and stat.monitor and stat.uptime() >= 0
+    wait_for(lambda: not OrmQ.objects.exists(), what="every task acknowledged")
+
+    assert cluster.stop() == 0
+    log = cluster.log
+    pid = cluster.proc.pid
+    for line in (f"Q Cluster-{pid} starting.", "Process-1:1 ready for work at",
+                 "Process-1:2 ready for work at", "Process-1:3 monitoring at",
+                 "Process-1 guarding cluster at", "Process-1:4 pushing tasks at",
+                 f"Q Cluster-{pid} running.", f"Q Cluster-{pid} stopping.",
+                 "Process-1 stopping cluster processes", "Process-1:4 stopped pushing tasks",
+                 "Process-1:1 stopped doing work", "Process-1:3 stopped monitoring results",
+                 f"Q Cluster-{pid} has stopped."):
+        assert f"[Q] INFO {line}" in log, line
+    # The signals fired in the worker processes.
+    lines = (tmp_path / "signals.log").read_text().split()
+    assert lines.count("pre_execute") == 21 and lines.count("post_execute") == 21
+    assert str(os.getpid()) not in lines
+
+
+def test_killed_worker_is_reincarnated_and_task_redelivered(cluster_env, start_cluster,
+                                                            tmp_path):
+    env = cluster_env(retry=2)
+    pid_file = tmp_path / "worker.pid"
+    tid = async_task("tests.tasks.pid_then_sleep", str(pid_file), 1.0)
+    cluster = start_cluster(env)
+    worker = int(wait_for(lambda: pid_file.exists() and pid_file.read_text(),
+                          what="the task to start"))
+    os.kill(worker, signal.SIGKILL)
+    task = wait_for(lambda: Task.objects.filter(pk=tid, success=True).first(), timeout=40,
+                    what="the redelivered task to complete")
+    assert task.result != worker and task.attempt_count == 2
+    stat = wait_for(lambda: (s := Stat.get(cluster.proc.pid)) and s.reincarnations and s)
+    assert stat.reincarnations == 1 and worker not in stat.workers
+    assert len(stat.workers) == 2
+    # The cluster keeps working after the kill.
+    more = [async_task("tests.tasks.add", i, i) for i in range(5)]
+    wait_for(lambda: done(more, success=True), what="tasks after the kill")
+    assert "sudden death" in cluster.log
+    assert cluster.stop() == 0
+
+
+def test_timeout_records_failure_and_cluster_keeps_working(cluster_env, start_cluster):
+    env = cluster_env(timeout=1, ack_failures=True)
+    slow = async_task("tests.tasks.sleep", 30)
+    slow_own = async_task("tests.tasks.sleep", 30, timeout=1)  # per-task timeout
+    cluster = start_cluster(env)
+    wait_for(lambda: done([slow, slow_own], success=False), timeout=40,
+             what="the timeout failures")
+    for tid in (slow, slow_own):
+        assert "TimeoutError" in Task.objects.get(pk=tid).result
+    after = [async_task("tests.tasks.add", i, 1) for i in range(4)]
+    wait_for(lambda: done(after, success=True), what="tasks after the timeouts")
+    stat = wait_for(lambda: (s := Stat.get(cluster.proc.pid)) and s.reincarnations >= 2 and s)
+    assert len(stat.workers) == 2
+    assert "reincarnated worker" in cluster.log and "after timeout" in cluster.log
+    wait_for(lambda: not OrmQ.objects.exists(), what="failures acknowledged (ack_failures)")
+    assert cluster.stop() == 0
+
+
+def test_per_task_timeout_overrides_global(cluster_env, start_cluster):
+    env = cluster_env(timeout=1)
+    tid = async_task("tests.tasks.sleep", 2, timeout=10)
+    start_cluster(env)
+    task = wait_for(lambda: Task.objects.filter(pk=tid).first(), timeout=40)
+    assert task.success and task.result == 2
+
+
+def test_max_attempts_stops_a_task_that_kills_its_worker(cluster_env, start_cluster):
+    env = cluster_env(retry=1, max_attempts=2)
+    tid = async_task("tests.tasks.kill_own_worker")
+    cluster = start_cluster(env)
+    task = wait_for(lambda: Task.objects.filter(pk=tid).first(), timeout=40,
+                    what="the max attempts failure")
+    assert not task.success and "MaxAttemptsReached" in task.result
+    assert task.attempt_count == 3
+    wait_for(lambda: not OrmQ.objects.exists(), what="the task acknowledged")
+    stat = Stat.get(cluster.proc.pid)
+    assert stat.reincarnations == 2
+    assert cluster.stop() == 0
+
+
+def test_sigterm_while_busy_loses_nothing(cluster_env, start_cluster):
+    """Accepted tasks are finished and saved; the rest stays on the broker."""
+    env = cluster_env(queue_limit=2, retry=60)
+    ids = [async_task("tests.tasks.sleep", 0.5) for _ in range(12)]
+    cluster = start_cluster(env)
+    wait_for(lambda: Task.objects.filter(pk__in=ids).exists(), what="a first result")
+    assert cluster.stop() == 0
+    saved = set(Task.objects.filter(pk__in=ids, success=True).values_list("pk", flat=True))
+    queued = OrmQ.objects.count()
+    assert saved and len(saved) + queued == len(ids)
+    # Whatever is still queued was never claimed, or comes back after retry: nothing
+    # was acknowledged without its result saved.
+    assert not Task.objects.exclude(pk__in=ids).exists()
+
+
+def test_second_signal_forces_exit_and_work_comes_back(cluster_env, start_cluster):
+    env = cluster_env(retry=2)
+    ids = [async_task("tests.tasks.sleep", 5) for _ in range(3)]
+    cluster = start_cluster(env)
+    wait_for(lambda: OrmQ.objects.filter(lock__isnull=False).count() >= 2,
+             what="tasks claimed")
+    time.sleep(0.5)
+    cluster.signal(signal.SIGTERM)
+    time.sleep(0.5)
+    cluster.signal(signal.SIGTERM)
+    assert cluster.wait(20) == 0  # it exits at once, without finishing the tasks
+    assert "forcing the stop" in cluster.log
+    assert not Task.objects.filter(pk__in=ids).exists()
+    assert OrmQ.objects.count() == 3  # unacknowledged: delivered again after retry
