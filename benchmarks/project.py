@@ -29,7 +29,8 @@ def database(kind: str, directory: Path, postgres_url: str | None) -> dict:
     if kind == "sqlite":
         return {"ENGINE": "django.db.backends.sqlite3", "NAME": str(directory / "bench.sqlite3"),
                 # WAL: readers (the benchmark's poller) never block the cluster's writer.
-                "OPTIONS": {"timeout": 30, "init_command": "PRAGMA journal_mode=WAL;"}}
+                "OPTIONS": {"timeout": 30, "init_command": "PRAGMA journal_mode=WAL;",
+                            "transaction_mode": "IMMEDIATE"}}
     if kind == "postgres":
         from urllib.parse import urlparse
 

@@ -46,7 +46,7 @@ DATABASES = {
     "default": {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": os.path.join(_tmp, f"djq-tests-{os.getpid()}.sqlite3"),
-        "OPTIONS": {"timeout": 30},
+        "OPTIONS": {"timeout": 30, "transaction_mode": "IMMEDIATE"},
         "TEST": {"NAME": os.path.join(_tmp, f"djq-test-db-{os.getpid()}.sqlite3")},
     },
 }

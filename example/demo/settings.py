@@ -50,7 +50,10 @@ DATABASES = {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": BASE_DIR / "demo.sqlite3",
         # WAL lets the web process read while the cluster writes.
-        "OPTIONS": {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL;"},
+        "OPTIONS": {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL;",
+                    # Take the write lock when a transaction begins, so concurrent
+                    # writers queue on the timeout instead of failing to upgrade.
+                    "transaction_mode": "IMMEDIATE"},
     }
 }
 CACHES = {

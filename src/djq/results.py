@@ -101,6 +101,11 @@ def cache_dict(package: dict) -> dict:
     return data
 
 
+class CacheWriteLost(RuntimeError):
+    """A cache write did not stick (Django's database cache, for one, drops writes that
+    hit a locked database). Raised so the batch is retried instead of losing results."""
+
+
 # -- the batch --------------------------------------------------------------------------------
 def save_results(packages: list[dict], conf: Conf | None = None,
                  broker: Any = None) -> list[dict]:
@@ -111,11 +116,9 @@ def save_results(packages: list[dict], conf: Conf | None = None,
     """
     conf = conf or default_conf
     to_db, to_cache, done = [], [], []
-    for package in packages:
-        if package.get("iter_count"):
-            package = _collate_iter(package, conf)
-            if package is None:
-                continue  # the set is not complete yet
+    members = [p for p in packages if p.get("iter_count")]
+    others = [p for p in packages if not p.get("iter_count")]
+    for package in others + (_collate_iters(members, conf) if members else []):
         if package.get("cached"):
             to_cache.append(package)
         elif _should_store(package, conf):
@@ -125,6 +128,9 @@ def save_results(packages: list[dict], conf: Conf | None = None,
         _save_rows(to_db, conf)
     if to_cache:
         _save_cached(to_cache, conf)
+    finished = [p["iter_state"] for p in done if p.get("iter_state")]
+    if finished:  # only now: a failed save above must find the sets intact on retry
+        result_cache(conf).delete_many(finished)
     for package in done:
         after_save(package, conf, broker)
     return packages
@@ -175,16 +181,27 @@ def _prune_successes(db: str, limit: int) -> None:
 
 
 def _save_cached(packages: list[dict], conf: Conf) -> None:
+    """Cached results and their group indexes; every write is read back (a cache that
+    drops writes raises :class:`CacheWriteLost` and the batch is retried)."""
     cache = result_cache(conf)
+    written: dict[str, Any] = {}
     for package in packages:
         timeout = _timeout(package.get("cached"))
-        cache.set(cache_key(conf, package["id"]), cache_dict(package), timeout)
+        key = cache_key(conf, package["id"])
+        cache.set(key, cache_dict(package), timeout)
+        written[key] = package["id"]
         if package.get("group"):
-            key = group_key(conf, package["group"])
-            members = cache.get(key) or []
+            gkey = group_key(conf, package["group"])
+            members = cache.get(gkey) or []
             if package["id"] not in members:
                 members.append(package["id"])
-            cache.set(key, members, timeout)
+            cache.set(gkey, members, timeout)
+            written[gkey] = package["id"]
+    found = cache.get_many(list(written))
+    for key, task_id in written.items():
+        value = found.get(key)
+        if value is None or (isinstance(value, list) and task_id not in value):
+            raise CacheWriteLost(f"cache {conf.cache!r} lost the cached result of {task_id}")
 
 
 def _timeout(cached: Any) -> int | None:
@@ -193,31 +210,46 @@ def _timeout(cached: Any) -> int | None:
     return cached if isinstance(cached, int) and cached > 0 else None
 
 
-def _collate_iter(package: dict, conf: Conf) -> dict | None:
-    """Add one iterable member's result to its set; the collated package when complete."""
+def _collate_iters(packages: list[dict], conf: Conf) -> list[dict]:
+    """Add iterable members' results to their sets, one cache read and write per set;
+    return the collated packages of the sets that are now complete.
+
+    Each write is read back: a lost write raises :class:`CacheWriteLost`, the caller does
+    not acknowledge, and a retry finds the members not yet counted (ids are recorded, so
+    a member is never counted twice).
+    """
     cache = result_cache(conf)
-    key = iter_key(conf, package["group"])
-    state = cache.get(key) or {"args": [], "results": [], "failures": [], "ids": []}
-    if package["id"] in state["ids"]:
-        return None  # a redelivered member already counted
-    state["ids"].append(package["id"])
-    state["args"].append(package.get("args"))
-    state["results"].append(package.get("result"))
-    if not package.get("success"):
-        state["failures"].append(package.get("result"))
-    if len(state["ids"]) < package["iter_count"]:
-        cache.set(key, state, None)
-        return None
-    cache.delete(key)
-    collated = {
-        "id": package["group"], "name": package.get("iter_name") or package["group"],
-        "func": package["func"], "hook": None, "args": state["args"],
-        "kwargs": package.get("kwargs"), "result": state["results"], "group": None,
-        "started": package["started"], "stopped": package["stopped"],
-        "success": not state["failures"], "save": package.get("save"),
-        "cached": package.get("iter_cached"), "attempt": 1,
-    }
-    return collated
+    by_group: dict[str, list[dict]] = {}
+    for package in packages:
+        by_group.setdefault(package["group"], []).append(package)
+    complete = []
+    for group, members in by_group.items():
+        key = iter_key(conf, group)
+        state = cache.get(key) or {"args": [], "results": [], "failures": [], "ids": []}
+        for package in members:
+            if package["id"] in state["ids"]:
+                continue  # a redelivered member already counted
+            state["ids"].append(package["id"])
+            state["args"].append(package.get("args"))
+            state["results"].append(package.get("result"))
+            if not package.get("success"):
+                state["failures"].append(package.get("result"))
+        last = members[-1]
+        if len(state["ids"]) < last["iter_count"]:
+            cache.set(key, state, None)
+            stored = cache.get(key)
+            if not stored or len(stored["ids"]) != len(state["ids"]):
+                raise CacheWriteLost(f"iterable {group}: cache {conf.cache!r} lost a write")
+            continue
+        complete.append({
+            "id": group, "name": last.get("iter_name") or group,
+            "func": last["func"], "hook": None, "args": state["args"],
+            "kwargs": last.get("kwargs"), "result": state["results"], "group": None,
+            "started": min(p["started"] for p in members), "stopped": last["stopped"],
+            "success": not state["failures"], "save": last.get("save"),
+            "cached": last.get("iter_cached"), "attempt": 1, "iter_state": key,
+        })
+    return complete
 
 
 # -- after the save ---------------------------------------------------------------------------
