@@ -4,12 +4,14 @@ A claim sets ``lock`` to now and counts the delivery in ``attempts``; acknowledg
 the row; a claim older than ``retry`` seconds has expired and the row is claimable again.
 Claims are single statements, so two consumers never take the same row inside ``retry``:
 
-* PostgreSQL: ``UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED) RETURNING``;
-  concurrent consumers skip each other's rows instead of waiting on them.
-* SQLite (3.35+) and other databases with ``RETURNING``: the same ``UPDATE ... RETURNING``
-  without row locks; SQLite runs one writer at a time, so the statement is atomic.
-* Otherwise: an optimistic compare-and-set per row (``UPDATE ... WHERE id = %s AND
-  <still claimable>``); a row is ours only if our update changed it.
+* PostgreSQL: ``WITH claim AS MATERIALIZED (SELECT ... FOR UPDATE SKIP LOCKED)
+  UPDATE ... FROM claim RETURNING``; concurrent consumers skip each other's rows instead of
+  waiting on them, and the CTE runs once, so a claim never exceeds ``bulk``.
+* SQLite (3.35+): ``UPDATE ... WHERE id IN (SELECT ... LIMIT n) RETURNING`` without row
+  locks; SQLite runs one writer at a time, so the statement is atomic.
+* Otherwise (MySQL, MariaDB, Oracle, ...): an optimistic compare-and-set per row
+  (``UPDATE ... WHERE id = %s AND <still claimable>``); a row is ours only if our update
+  changed it.
 
 All queries use the ``orm`` database alias explicitly, so a router that sends reads to a
 replica never serves the queue from it (``has_replica`` is accepted for compatibility).
@@ -20,7 +22,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any, Iterable
 
-from django.db import connections, transaction
+from django.db import connections
 from django.utils import timezone
 
 from djq.brokers import Broker, Delivery
@@ -61,26 +63,50 @@ class OrmBroker(Broker):
 
     def dequeue(self) -> list[Delivery] | None:
         limit = max(int(self.conf.bulk or 1), 1)
-        connection = connections[self.alias]
-        if connection.features.can_return_rows_from_update:
-            rows = self._claim_returning(connection, limit)
-        else:
-            rows = self._claim_compare_and_set(limit)
-        rows.sort()
+        rows = sorted(self._claim(connections[self.alias], limit))
         return [Delivery(pk, payload, attempts) for pk, payload, attempts in rows] or None
 
+    def _claim(self, connection, limit: int) -> list[tuple]:
+        """Claim up to ``limit`` rows: ``[(id, payload, attempts), ...]``."""
+        if connection.vendor == "postgresql":
+            return self._claim_skip_locked(connection, limit)
+        if connection.vendor == "sqlite" and connection.features.can_return_rows_from_update:
+            return self._claim_returning(connection, limit)
+        return self._claim_compare_and_set(limit)
+
+    def _claim_params(self) -> tuple:
+        now = timezone.now()
+        return now, now - timedelta(seconds=self.conf.retry)
+
+    def _claim_skip_locked(self, connection, limit: int) -> list[tuple]:
+        """PostgreSQL: lock up to ``limit`` claimable rows, skipping rows other consumers
+        hold, in a CTE that is evaluated exactly once (``MATERIALIZED``), then claim them."""
+        table = connection.ops.quote_name(self._model._meta.db_table)
+        sql = (
+            f'WITH claim AS MATERIALIZED (SELECT id FROM {table} WHERE "key" = %s '
+            f'AND ("lock" IS NULL OR "lock" < %s) ORDER BY id LIMIT %s '
+            f"FOR UPDATE SKIP LOCKED) "
+            f'UPDATE {table} AS q SET "lock" = %s, attempts = q.attempts + 1 FROM claim '
+            f"WHERE q.id = claim.id RETURNING q.id, q.payload, q.attempts"
+        )
+        now, expired = self._claim_params()
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [self.list_key, expired, limit, now])
+            return list(cursor.fetchall())
+
     def _claim_returning(self, connection, limit: int) -> list[tuple]:
+        """SQLite: one ``UPDATE ... RETURNING`` statement; SQLite runs one writer at a
+        time, so no two consumers can claim the same row."""
         table = connection.ops.quote_name(self._model._meta.db_table)
         lock, key = connection.ops.quote_name("lock"), connection.ops.quote_name("key")
-        skip = " FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
         sql = (
             f"UPDATE {table} SET {lock} = %s, attempts = attempts + 1 WHERE id IN ("
             f"SELECT id FROM {table} WHERE {key} = %s AND ({lock} IS NULL OR {lock} < %s) "
-            f"ORDER BY id LIMIT %s{skip}) RETURNING id, payload, attempts"
+            f"ORDER BY id LIMIT %s) RETURNING id, payload, attempts"
         )
-        now = timezone.now()
-        params = [now, self.list_key, now - timedelta(seconds=self.conf.retry), limit]
-        with transaction.atomic(using=self.alias), connection.cursor() as cursor:
+        now, expired = self._claim_params()
+        params = [now, self.list_key, expired, limit]
+        with connection.cursor() as cursor:
             cursor.execute(sql, self._adapt(connection, params))
             return list(cursor.fetchall())
 
@@ -149,7 +175,11 @@ class OrmBroker(Broker):
         return f"Django ORM ({connection.vendor} {version}, database {self.alias!r})"
 
     def close(self) -> None:
-        connections[self.alias].close()
+        """Close this thread's connection to the ``orm`` database, unless the caller is
+        inside a transaction on it (closing would roll back the caller's work)."""
+        connection = connections[self.alias]
+        if not connection.in_atomic_block:
+            connection.close()
 
 
 def models_f(name: str):
