@@ -148,3 +148,15 @@ def test_second_signal_forces_exit_and_work_comes_back(cluster_env, start_cluste
     assert "forcing the stop" in cluster.log
     assert not Task.objects.filter(pk__in=ids).exists()
     assert OrmQ.objects.count() == 3  # unacknowledged: delivered again after retry
+
+
+def test_recycling_workers_lose_no_task(cluster_env, start_cluster):
+    # retry (60 s) is far beyond the wait below: a task handed to a worker in the moment
+    # it recycles would only come back after retry, and this test would time out.
+    env = cluster_env(recycle=3, retry=60)
+    ids = [async_task("tests.tasks.add", i, 1) for i in range(40)]
+    cluster = start_cluster(env)
+    wait_for(lambda: done(ids, success=True), timeout=30, what="every result")
+    assert cluster.stop() == 0
+    assert cluster.log.count("recycling after 3 tasks") >= 10
+    assert "while running task" not in cluster.log

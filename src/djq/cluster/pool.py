@@ -25,10 +25,12 @@ class WorkerSlot:
     task: dict | None = None  # the package it is running
     pill: bool = False  # poison pill sent: its exit is expected
     timed_out: bool = False
+    retiring: bool = False  # said it leaves after its current result (recycle)
 
     @property
     def idle(self) -> bool:
-        return self.task is None and not self.pill and self.conn is not None
+        return (self.task is None and not self.pill and not self.retiring
+                and self.conn is not None)
 
 
 def start_worker(ctx, slot: int, daemon: bool) -> WorkerSlot:

@@ -23,6 +23,7 @@ from djq.cluster import failures
 from djq.cluster.context import bootstrap, pool_context
 from djq.cluster.pool import WorkerSlot, start_monitor, start_pusher, start_worker
 from djq.cluster.scheduling import INTERVAL as SCHEDULER_INTERVAL, run_scheduler
+from djq.cluster.worker import RETIRING
 from djq.status import IDLE, STARTING, STOPPED, STOPPING, WORKING, Stat
 
 logger = logging.getLogger("djq")
@@ -121,6 +122,9 @@ class Sentinel:
                 w.conn.close()
                 w.conn = None
                 return
+            if data == RETIRING:
+                w.retiring = True
+                continue
             self.result_q.put(data)
             w.task = None
 
@@ -203,7 +207,9 @@ class Sentinel:
         self.workers[self.workers.index(w)] = new = start_worker(
             self.ctx, w.slot, self.conf.daemonize_workers)
         self.reincarnations += 1
-        logger.warning("reincarnated worker %s after %s", new.process.name, reason)
+        # A recycle is routine; a timeout or a death is worth a warning.
+        level = logging.INFO if reason == "recycle" else logging.WARNING
+        logger.log(level, "reincarnated worker %s after %s", new.process.name, reason)
 
     def pusher_died(self) -> None:
         old = self.feed

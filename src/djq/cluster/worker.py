@@ -39,6 +39,21 @@ def rss_kib() -> int | None:
             return None
 
 
+RETIRING = b"retiring"  # sent just before a recycling worker's last result
+
+
+def retire_reason(done: int, conf, name: str) -> str | None:
+    """Why this worker should leave now (``recycle`` reached, RSS over ``max_rss``)."""
+    if conf.recycle and done >= conf.recycle:
+        logger.info("%s recycling after %s tasks", name, done)
+        return "recycle"
+    rss = rss_kib() if conf.max_rss else None
+    if rss is not None and rss > conf.max_rss:
+        logger.info("%s recycling: rss %s KiB over max_rss %s", name, rss, conf.max_rss)
+        return "max_rss"
+    return None
+
+
 def worker(conn, deadline, slot: int) -> None:
     """Process target. ``deadline`` is a shared double; ``slot`` the 1-based pool index."""
     bootstrap()
@@ -69,16 +84,16 @@ def worker(conn, deadline, slot: int) -> None:
             package["result"] = f"The task's result cannot be pickled: {format_error(exc)}"
             package["success"] = False
             data = pickle.dumps(package, pickle.HIGHEST_PROTOCOL)
+        done += 1
+        leaving = retire_reason(done, conf, name)
         try:
+            if leaving:
+                # Say so before the result: the sentinel must not hand this worker
+                # another task in the moment between its last result and its exit.
+                conn.send_bytes(RETIRING)
             conn.send_bytes(data)
         except (BrokenPipeError, OSError):
             break
-        done += 1
-        if conf.recycle and done >= conf.recycle:
-            logger.info("%s recycling after %s tasks", name, done)
-            return
-        rss = rss_kib() if conf.max_rss else None
-        if rss is not None and rss > conf.max_rss:
-            logger.info("%s recycling: rss %s KiB over max_rss %s", name, rss, conf.max_rss)
+        if leaving:
             return
     logger.info("%s stopped doing work", name)
