@@ -32,6 +32,13 @@ CAPABILITIES = BrokerCapabilities(receipts=True, bulk=True, atomic=True, blockin
                                   needs_cache=True)
 
 
+def sqlite_returning() -> bool:
+    """``UPDATE ... RETURNING`` arrived in SQLite 3.35 (Django 5.2 has no feature flag)."""
+    import sqlite3
+
+    return sqlite3.sqlite_version_info >= (3, 35)
+
+
 class OrmBroker(Broker):
     capabilities = CAPABILITIES
 
@@ -70,7 +77,7 @@ class OrmBroker(Broker):
         """Claim up to ``limit`` rows: ``[(id, payload, attempts), ...]``."""
         if connection.vendor == "postgresql":
             return self._claim_skip_locked(connection, limit)
-        if connection.vendor == "sqlite" and connection.features.can_return_rows_from_update:
+        if connection.vendor == "sqlite" and sqlite_returning():
             return self._claim_returning(connection, limit)
         return self._claim_compare_and_set(limit)
 
