@@ -64,7 +64,8 @@ class Command(BaseCommand):
         task_id = async_task("math.floor", 100, cached=60)
         self.show("  cached: async_task('math.floor', 100)", result(task_id, wait, cached=True))
 
-        broken = async_task("my.buggy.code")
+        # ack_failure: a failed task is otherwise delivered again after retry (the spec).
+        broken = async_task("my.buggy.code", ack_failure=True)
         task = fetch(broken, wait)
         self.show("  async_task('my.buggy.code') success", task.success if task else None)
         if task is not None:
