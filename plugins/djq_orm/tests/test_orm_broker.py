@@ -180,3 +180,17 @@ def test_postgres_claim_skips_rows_locked_by_another_connection():
         assert last.package == first and last.attempt == 1
     finally:
         broker.delete_queue()
+
+
+def test_check_warns_about_deferred_sqlite_transactions(settings):
+    databases = {**settings.DATABASES}
+    databases["default"] = {**databases["default"], "OPTIONS": {"timeout": 30}}
+    settings.DATABASES = databases
+    settings.Q_CLUSTER = {**settings.Q_CLUSTER, "orm": "default"}
+    messages = [m for m in run_checks(tags=["djq"]) if m.id.startswith("djq_orm")]
+    assert messages == [checks.Warning(
+        "The ORM broker's SQLite database 'default' does not use transaction_mode "
+        "IMMEDIATE: busy clusters will hit 'database is locked'.",
+        hint="Set DATABASES['default']['OPTIONS']['transaction_mode'] = 'IMMEDIATE' "
+             "(and WAL: 'init_command': 'PRAGMA journal_mode=WAL;').",
+        id="djq_orm.W001")]
