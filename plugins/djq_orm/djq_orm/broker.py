@@ -13,6 +13,9 @@ Claims are single statements, so two consumers never take the same row inside ``
   (``UPDATE ... WHERE id = %s AND <still claimable>``); a row is ours only if our update
   changed it.
 
+An empty queue is waited on, not polled: see :mod:`djq_orm.wakeups` (LISTEN/NOTIFY on
+PostgreSQL, ``PRAGMA data_version`` on SQLite); ``dequeue`` blocks for at most ``poll``.
+
 All queries use the ``orm`` database alias explicitly, so a router that sends reads to a
 replica never serves the queue from it (``has_replica`` is accepted for compatibility).
 """
@@ -27,8 +30,9 @@ from django.utils import timezone
 
 from djq.brokers import Broker, Delivery
 from djq.registry import BrokerCapabilities
+from djq_orm.wakeups import channel_name, waiter_for
 
-CAPABILITIES = BrokerCapabilities(receipts=True, bulk=True, atomic=True, blocking=False,
+CAPABILITIES = BrokerCapabilities(receipts=True, bulk=True, atomic=True, blocking=True,
                                   needs_cache=True)
 
 
@@ -45,6 +49,7 @@ class OrmBroker(Broker):
     def __init__(self, list_key: str | None = None, conf: Any = None) -> None:
         super().__init__(list_key, conf)
         self.alias = self.conf.raw.get("orm") or "default"
+        self._waiter = None
 
     @property
     def _model(self):
@@ -60,18 +65,44 @@ class OrmBroker(Broker):
 
     # -- queueing ---------------------------------------------------------------------------
     def enqueue(self, task: str) -> int:
+        connection = connections[self.alias]
+        if connection.vendor == "postgresql":
+            # One round trip: the row and the wake-up for waiting consumers.
+            table = connection.ops.quote_name(self._model._meta.db_table)
+            sql = (f'WITH row AS (INSERT INTO {table} ("key", payload, attempts) '
+                   f"VALUES (%s, %s, 0) RETURNING id) "
+                   f"SELECT id, pg_notify(%s, '') FROM row")
+            with connection.cursor() as cursor:
+                cursor.execute(sql, [self.list_key, task, channel_name(self.list_key)])
+                return cursor.fetchone()[0]
         return self._model.objects.using(self.alias).create(key=self.list_key,
                                                             payload=task).pk
 
     def enqueue_many(self, tasks: Iterable[str]) -> list[int]:
         rows = [self._model(key=self.list_key, payload=t) for t in tasks]
         created = self._model.objects.using(self.alias).bulk_create(rows)
+        self._notify()
         return [r.pk for r in created]
+
+    def _notify(self) -> None:
+        connection = connections[self.alias]
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_notify(%s, '')", [channel_name(self.list_key)])
 
     def dequeue(self) -> list[Delivery] | None:
         limit = max(int(self.conf.bulk or 1), 1)
-        rows = sorted(self._claim(connections[self.alias], limit))
-        return [Delivery(pk, payload, attempts) for pk, payload, attempts in rows] or None
+        connection = connections[self.alias]
+        rows = self._claim(connection, limit)
+        if not rows and self._wait(connection):
+            rows = self._claim(connection, limit)
+        return [Delivery(pk, payload, attempts) for pk, payload, attempts in sorted(rows)] or None
+
+    def _wait(self, connection) -> bool:
+        """Block up to ``poll`` seconds for new work (see :mod:`djq_orm.wakeups`)."""
+        if self._waiter is None:
+            self._waiter = waiter_for(connection.vendor, self.list_key)
+        return self._waiter.wait(connection, float(self.conf.poll))
 
     def _claim(self, connection, limit: int) -> list[tuple]:
         """Claim up to ``limit`` rows: ``[(id, payload, attempts), ...]``."""
