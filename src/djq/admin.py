@@ -4,7 +4,7 @@ Plain ``ModelAdmin`` pages, as in Django Q: searchable by name, func and group, 
 group, read-only (no add, no edit; delete is allowed). Failed tasks can be resubmitted to the
 queue; a resubmitted failure is deleted, as Django Q does, so a task is never listed twice.
 The admin section is titled ``Q_CLUSTER['label']`` (the app's ``verbose_name``).
-Scheduled tasks get their page with the scheduler.
+"Scheduled tasks" lists schedules with the spec's columns and filters, editable.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _, ngettext
 
-from djq.models import Failure, Success, Task
+from djq.models import Failure, Schedule, Success, Task
 
 RESULT_FIELDS = ("name", "func", "hook", "args", "kwargs", "result", "group", "started",
                  "stopped", "time_taken", "attempt_count", "id")
@@ -89,3 +89,22 @@ class FailureAdmin(TaskAdmin):
     def short_result(self, obj: Task) -> str:
         text = str(obj.result)
         return text if len(text) <= 80 else text[:79] + "\u2026"
+
+
+@admin.register(Schedule)
+class ScheduleAdmin(admin.ModelAdmin):
+    """The spec's "Scheduled tasks" page: create, edit or delete schedules; the last
+    run links to its result and the success icon shows how it went."""
+
+    list_display = ("id", "name", "func", "schedule_type", "repeats", "next_run",
+                    "last_run", "success")
+    list_display_links = ("id", "name")
+    list_filter = ("next_run", "schedule_type")
+    search_fields = ("name", "func")
+    readonly_fields = ("last_run", "success")
+    fieldsets = (
+        (None, {"fields": ("name", "func", "hook", "args", "kwargs")}),
+        (_("Schedule"), {"fields": ("schedule_type", "minutes", "cron", "time_zone",
+                                    "repeats", "next_run")}),
+        (_("Last run"), {"fields": ("last_run", "success")}),
+    )

@@ -68,13 +68,10 @@ def summary() -> dict[str, Any]:
     }
 
 
-def _schedules() -> int | str:
-    from django.apps import apps
+def _schedules() -> int:
+    from djq.models import Schedule
 
-    try:
-        return apps.get_model("djq", "Schedule").objects.count()
-    except LookupError:
-        return "-"
+    return Schedule.objects.count()
 
 
 def info(stdout=None, style=None) -> None:
