@@ -82,8 +82,8 @@ def test_two_brokers_is_an_error():
 
 
 def test_missing_plugin_names_the_extra(monkeypatch):
-    with pytest.raises(PluginError, match=r'pip install "djq\[sqs\]"'):
-        select_broker(Conf({"sqs": {"aws_region": "eu-west-1"}}))
+    with pytest.raises(PluginError, match=r'pip install "djq\[mongo\]"'):
+        select_broker(Conf({"mongo": "mongodb://localhost:27017"}))
 
 
 def test_a_plugin_that_fails_to_import_is_listed_not_fatal(monkeypatch):

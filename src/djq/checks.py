@@ -19,7 +19,8 @@ W001   statistics need a shared cache, but ``cache`` is process-local
 W002   ``cached`` results with a process-local cache cannot reach other processes
 ====== ==========================================================================
 
-Broker plugins add their own checks (``djq_orm.E001`` ...) through ``BrokerSpec.check``.
+Broker plugins add their own checks (``djq_orm.E001`` ...) through ``BrokerSpec.check``,
+reporter plugins (``djq_sentry.E001`` ...) through ``ReporterSpec.check``.
 """
 
 from __future__ import annotations
@@ -221,12 +222,15 @@ def _check_reporters(conf: Conf) -> list[checks.CheckMessage]:
 
     messages = []
     reporters = conf.error_reporter if isinstance(conf.error_reporter, dict) else {}
-    for name in reporters:
-        if name not in plugins.reporters():
+    for name, options in reporters.items():
+        spec = plugins.reporters().get(name)
+        if spec is None:
             extra = WELL_KNOWN_REPORTERS.get(name, name)
             messages.append(_err(
                 f"Q_CLUSTER['error_reporter'] configures {name!r}, whose plugin is not "
                 "installed.", f'pip install "djq[{extra}]"', 10))
+        elif spec.check is not None:  # the plugin's own checks (djq_sentry.E001 ...)
+            messages += spec.check(options)
     return messages
 
 

@@ -69,14 +69,43 @@ class BrokerSpec:
 class ReporterSpec:
     """An error reporter; ``name`` is its key under ``Q_CLUSTER['error_reporter']``.
 
-    ``reporter_class(**options)`` is built from that key's dict and must offer
-    ``report(exc_info, context)``.
+    The reporter contract (driven by :mod:`djq.cluster.reporting`):
+
+    * ``reporter_class(**options)`` is built once per process from that key's dict: in the
+      cluster's monitor, or lazily in the calling process for ``sync`` tasks. Raising here
+      is logged and leaves that reporter out.
+    * ``report(exc_info, context)`` is called for every failure after its result is saved:
+      the task's own exception, a timeout, a worker that died (brokers without receipts),
+      a delivery over ``max_attempts`` and an unreadable package. ``exc_info`` is ``None``
+      (the exception happened in another process); ``context`` is a dict:
+
+      - the task: ``id``, ``name``, ``func`` (dotted path), ``group``, ``args``,
+        ``kwargs``, ``attempt`` (the broker's delivery count), ``started``/``stopped``
+        (ISO 8601 strings);
+      - where: ``cluster`` (``Q_CLUSTER['name']``), ``host``;
+      - what: ``kind`` (``"exception"``, ``"timeout"``, ``"worker_died"``,
+        ``"max_attempts"`` or ``"unreadable"``), ``error`` (the text saved as the
+        ``Failure``'s result), ``error_type``, ``error_module`` (``None`` for built-in
+        exceptions and the cluster's own kinds), ``error_message``, ``traceback`` (text,
+        ``None`` when the cluster recorded the failure itself) and ``exceptions``: the
+        chain, first cause first, each ``{"type", "module", "message", "frames"}`` with
+        frames ``{"filename", "lineno", "function", "line"}``, most recent call last.
+
+      ``report`` runs in the monitor between batches: it must hand network I/O to a
+      background thread (or bound it with a short timeout), never block. What it raises
+      is logged; the result is saved either way.
+    * ``close(timeout)`` (optional) is called when the monitor stops (and at exit after
+      ``sync`` reporting): deliver what is queued within ``timeout`` seconds.
+
+    :param check: optional ``check(options) -> list[CheckMessage]`` run by the system
+        checks when this reporter is configured (use the plugin's own ID prefix).
     """
 
     name: str
     reporter_class: type | str
     extra: str = ""
     plugin: str = ""
+    check: Callable[[Any], list] | None = None
 
 
 @dataclass(frozen=True)

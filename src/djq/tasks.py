@@ -32,10 +32,12 @@ _local = threading.local()
 def default_broker() -> Broker:
     """One broker per thread for calls without ``broker=``, rebuilt when settings change
     (connection economy, as the spec recommends, without asking callers for it)."""
-    key = (id(conf._values()),)  # a new dict after every settings reload
+    # A new dict after every settings reload. Held (not its id(), which a later dict can
+    # reuse once this one is freed) so a reload can never hand back a stale broker.
+    values = conf._values()
     cached = getattr(_local, "broker", None)
-    if cached is None or cached[0] != key:
-        _local.broker = (key, get_broker())
+    if cached is None or cached[0] is not values:
+        _local.broker = (values, get_broker())
     return _local.broker[1]
 
 
@@ -112,6 +114,9 @@ def run_sync(signed: str, broker: Broker | None = None) -> str:
     package["attempt"] = 1
     run_package(package)
     save_results([package], broker=broker)
+    from djq.cluster.reporting import report_inline  # error reporters, as the monitor does
+
+    report_inline([package])
     return package["id"]
 
 
@@ -271,7 +276,8 @@ def async_chain(chain: list, group: str | None = None, cached: Any = None,
 
 
 from djq.wrappers import Async, AsyncTask, Chain, Iter  # noqa: E402  (they use the above)
+from djq.schedules.create import schedule  # noqa: E402
 
 __all__ = ["async_task", "AsyncTask", "Async", "result", "fetch", "queue_size",
            "delete_cached", "result_group", "fetch_group", "count_group", "delete_group",
-           "async_iter", "Iter", "async_chain", "Chain", "run_sync"]
+           "async_iter", "Iter", "async_chain", "Chain", "run_sync", "schedule"]

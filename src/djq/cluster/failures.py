@@ -34,6 +34,16 @@ def worker_died(package: dict, exitcode: int | None) -> dict:
                   ack=True)
 
 
+def worker_died_notice(package: dict, exitcode: int | None) -> dict:
+    """A receipt broker will deliver the task again: nothing is saved or acknowledged,
+    but error reporters hear of the death now (``report_only``), not only if the task
+    ends at ``max_attempts``."""
+    notice = failed(package, f"WorkerDied: the worker running this task died (exit code "
+                             f"{exitcode}); the broker will deliver it again after retry")
+    notice["report_only"] = True
+    return notice
+
+
 def max_attempts_reached(package: dict, attempt: int, limit: int) -> dict:
     return failed(package, f"MaxAttemptsReached: delivery {attempt} of this task is over "
                            f"max_attempts ({limit}); it was not executed again", ack=True)

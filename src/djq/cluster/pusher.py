@@ -55,6 +55,16 @@ def unpack(delivery, broker, conf) -> tuple[str, dict] | None:
     return "task", package
 
 
+BACKOFF_CAP = 10.0
+
+
+def backoff(failures: int, poll: float) -> float:
+    """Seconds to wait after ``failures`` dequeue errors in a row: from ``max(poll, 0.5)``
+    doubling up to :data:`BACKOFF_CAP`, so a broker outage is neither hammered nor
+    noticed late once it is over."""
+    return min(BACKOFF_CAP, max(poll, 0.5) * 2 ** min(failures - 1, 16))
+
+
 def pusher(channel, stop_event) -> None:
     """Process target: dequeue until ``stop_event``, then hand over what is in hand."""
     bootstrap()
@@ -69,14 +79,25 @@ def pusher(channel, stop_event) -> None:
     broker = get_broker()
     logger.info("%s pushing tasks at %s", name, os.getpid())
     blocking = bool(getattr(broker.capabilities, "blocking", False))
+    failed = 0  # dequeue errors in a row
     while not stop_event.is_set() and alive():
         try:
             deliveries = broker.dequeue()
         except Exception as exc:
-            logger.error("%s could not dequeue from %s: %r", name, broker, exc)
+            # The broker is away (e.g. its server restarts): log, back off (capped), retry.
+            # Nothing is lost: what was taken and not handed over comes back after retry.
+            failed += 1
+            delay = backoff(failed, float(conf.poll))
+            log = logger.error if failed == 1 else logger.warning
+            log("%s could not dequeue from %s (failure %s): %r; retrying in %.1fs", name,
+                broker, failed, exc, delay)
             close_old_connections()
-            stop_event.wait(max(float(conf.poll), 1.0))
+            stop_event.wait(delay)
             continue
+        if failed:
+            logger.info("%s dequeues from %s again after %s failure(s)", name, broker,
+                        failed)
+            failed = 0
         if not deliveries:
             if not blocking:
                 stop_event.wait(float(conf.poll))

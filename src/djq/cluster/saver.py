@@ -12,6 +12,8 @@ broker with one ``acknowledge_many``:
 
 If the batch cannot be saved (after ``SAVE_TRIES``), each result is retried alone so one bad result cannot
 sink the others; what still fails is logged and left unacknowledged (it comes back).
+Acknowledgements that fail (the broker is away) are retried with capped backoff
+(:func:`acknowledge`).
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ logger = logging.getLogger("djq")
 BATCH_SIZE = 500
 BATCH_DELAY = 0.05
 SAVE_TRIES = 3
+ACK_RETRY_LIMIT = 30.0
+ACK_BACKOFF_CAP = 5.0
 
 
 def collect(result_q) -> tuple[list[dict], bool]:
@@ -68,6 +72,8 @@ def save_batch(batch: list[dict], broker, conf, reporters) -> list[dict]:
     from djq.cluster.reporting import report
     from djq.results import save_results
 
+    notices = [p for p in batch if p.get("report_only")]  # reported, never saved or acked
+    batch = [p for p in batch if not p.get("report_only")]
     saved = None
     for attempt in range(SAVE_TRIES):
         try:
@@ -91,28 +97,56 @@ def save_batch(batch: list[dict], broker, conf, reporters) -> list[dict]:
                              package.get("name"), package.get("id"), one_exc)
     acks = [p["ack_id"] for p in saved if p.get("ack_id") is not None
             and not p.get("broker_fail") and acknowledgeable(p, conf)]
-    try:
-        if acks:
-            broker.acknowledge_many(acks)
-        for package in saved:
-            if package.get("broker_fail") and package.get("ack_id") is not None:
-                broker.fail(package["ack_id"])
-    except Exception as exc:  # unacknowledged work comes back after retry
-        logger.error("Could not acknowledge %s tasks: %r", len(acks), exc)
-        close_old_connections()
+    fails = [p["ack_id"] for p in saved
+             if p.get("broker_fail") and p.get("ack_id") is not None]
+    acknowledge(broker, acks, fails, conf)
     for package in saved:
         if not package.get("success"):
             logger.error("Failed [%s] - %s : %s", package.get("name"), package.get("id"),
                          str(package.get("result"))[:2000])
-    report(reporters, saved)
+    report(reporters, saved + notices)
     return saved
+
+
+def acknowledge(broker, acks: list, fails: list, conf) -> None:
+    """``acknowledge_many(acks)`` and ``fail()`` each of ``fails``; while the broker is away
+    (e.g. its server restarts), retry with capped exponential backoff for up to half of
+    ``retry`` (at most ``ACK_RETRY_LIMIT`` s). Past that the packages are delivered again
+    anyway: their results are saved, and a rerun keeps an earlier success."""
+    from django.db import close_old_connections
+
+    deadline = time.monotonic() + min(float(conf.retry) / 2, ACK_RETRY_LIMIT)
+    delay, tries = 0.1, 0
+    while acks or fails:
+        tries += 1
+        try:
+            if acks:
+                broker.acknowledge_many(acks)
+                acks = []
+            while fails:
+                broker.fail(fails[0])
+                fails = fails[1:]
+            if tries > 1:
+                logger.info("Acknowledged on the broker after %s tries", tries)
+            return
+        except Exception as exc:
+            close_old_connections()
+            left = deadline - time.monotonic()
+            if left <= 0:  # unacknowledged work comes back after retry
+                logger.error("Could not acknowledge %s tasks: %r", len(acks) + len(fails),
+                             exc)
+                return
+            logger.warning("Could not acknowledge %s tasks (try %s): %r; retrying in %.1fs",
+                           len(acks) + len(fails), tries, exc, min(delay, left))
+            time.sleep(min(delay, left))
+            delay = min(delay * 2, ACK_BACKOFF_CAP)
 
 
 def saver(result_q) -> None:
     """Process target: save until the poison pill (``None``) arrives."""
     bootstrap()
     from djq.brokers import get_broker
-    from djq.cluster.reporting import build_reporters
+    from djq.cluster.reporting import build_reporters, close_reporters
     from djq.conf import conf
 
     name = current_process().name
@@ -126,5 +160,6 @@ def saver(result_q) -> None:
             save_batch(batch, broker, conf, reporters)
         if stop or (not batch and parent is not None and not parent.is_alive()):
             break
+    close_reporters(reporters)  # deliver what they still hold, briefly
     broker.close()
     logger.info("%s stopped monitoring results", name)

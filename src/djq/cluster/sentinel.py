@@ -22,7 +22,7 @@ from multiprocessing.connection import wait
 from djq.cluster import failures
 from djq.cluster.context import bootstrap, pool_context
 from djq.cluster.pool import WorkerSlot, start_monitor, start_pusher, start_worker
-from djq.cluster.scheduling import INTERVAL as SCHEDULER_INTERVAL, run_scheduler
+from djq.cluster.scheduling import run_scheduler
 from djq.cluster.worker import RETIRING
 from djq.status import IDLE, STARTING, STOPPED, STOPPING, WORKING, Stat
 
@@ -169,8 +169,7 @@ class Sentinel:
             if w.process is not None and not w.process.is_alive():
                 self.worker_exited(w)
         if self.conf.scheduler and now >= self.next_schedule and self.status != STOPPING:
-            self.next_schedule = now + SCHEDULER_INTERVAL
-            run_scheduler()
+            self.next_schedule = time.monotonic() + run_scheduler()  # sooner if one is due
         self.write_stat()
 
     def time_out(self, w: WorkerSlot) -> None:
@@ -196,7 +195,9 @@ class Sentinel:
             logger.error("%s died (exit code %s) while running task %s (%s)%s", name, code,
                          w.task.get("name"), w.task.get("id"),
                          "; the broker will deliver it again" if self.receipts else "")
-            if not self.receipts:
+            if self.receipts:
+                self.result_q.put(failures.worker_died_notice(w.task, code))
+            else:
                 self.result_q.put(failures.worker_died(w.task, code))
         if w.conn is not None:
             w.conn.close()

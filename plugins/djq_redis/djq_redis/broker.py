@@ -1,0 +1,212 @@
+"""The Redis broker: a Redis stream per queue, read through a consumer group.
+
+Design (at-least-once, with delivery receipts — beyond Django Q's Redis broker):
+
+* **Key layout.** One key per queue: ``djq:{<queue>}:q``, a stream whose entries are
+  ``{p: <signed package>}`` (``<queue>`` is the cluster ``name``; the braces keep every
+  key of a queue in one Redis Cluster slot). The stream has one consumer group, ``djq``,
+  whose pending-entries list (PEL) is the set of packages taken but not acknowledged.
+  All consumers use the consumer name ``djq``: ownership carries no meaning here (any
+  consumer may reclaim any expired entry), and a shared name means consumers of dead
+  clusters never pile up in the group. No other key exists; nothing ever runs ``KEYS``.
+* **Enqueue**: ``XADD`` (``enqueue_many``: all ``XADD``\\ s in one ``MULTI``).
+* **Dequeue**: ``XREADGROUP GROUP djq djq COUNT <bulk> BLOCK <b> STREAMS <key> >`` — one
+  atomic command, one round trip: new entries move to the PEL (delivery count 1), so no
+  other consumer sees them. ``b`` is ``min(1 s, retry / 4)`` (and below the socket
+  timeout), so the pusher notices stop events within a second.
+* **Redelivery**: at most every ``min(1 s, retry / 4)`` a dequeue first runs
+  ``lua/reclaim.lua``: ``XAUTOCLAIM`` with min-idle = ``retry`` takes over entries whose
+  delivery is older than ``retry`` — whoever took them, including clusters gone for good —
+  resets their idle time (no second consumer inside the next ``retry``) and counts the
+  delivery; the script reports that count as :attr:`Delivery.attempt`, which the cluster
+  compares with ``max_attempts``.
+* **Acknowledge / fail / delete**: ``lua/ack.lua`` — ``XACK`` + ``XDEL`` of any number of
+  ids in one atomic call, so the stream holds only packages waiting or in progress.
+* **Sizes**: ``lua/sizes.lua`` reads ``XLEN`` and the PEL size atomically:
+  ``queue_size`` = entries not delivered; ``lock_size`` = delivered, not acknowledged
+  (including deliveries past ``retry`` not yet reclaimed).
+* **purge_queue**: ``DEL`` + ``XGROUP CREATE ... 0 MKSTREAM`` in one ``MULTI``;
+  **delete_queue**: ``DEL``. A missing group (new or deleted queue) is created from the
+  start of the stream on first use, so packages enqueued earlier are not skipped.
+
+Redis must keep the data: run it with persistence (AOF or RDB) if queued tasks must
+survive a Redis restart; djq's receipts cover consumers dying, not the server losing data.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from redis.exceptions import ResponseError
+
+from djq.brokers import Broker, Delivery
+from djq_redis import CAPABILITIES
+from djq_redis.connection import new_client, socket_timeout
+from djq_redis.lua import source
+
+GROUP = "djq"
+CONSUMER = "djq"
+FIELD = "p"
+ACK_CHUNK = 1000  # ids per ack.lua call (Lua's unpack() has a stack limit)
+
+
+def stream_key(queue: str) -> str:
+    return f"djq:{{{queue}}}:q"
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _missing(exc: Exception) -> bool:
+    """A ``ResponseError`` for a queue whose group (or stream) does not exist (any more)."""
+    message = str(exc)
+    return message.startswith(("NOGROUP", "UNBLOCKED"))
+
+
+class RedisBroker(Broker):
+    capabilities = CAPABILITIES
+
+    def __init__(self, list_key: str | None = None, conf: Any = None) -> None:
+        super().__init__(list_key, conf)
+        self.key = stream_key(self.list_key)
+        retry = float(self.conf.retry)
+        self.retry_ms = max(int(retry * 1000), 1)
+        self.bulk = max(int(self.conf.bulk or 1), 1)
+        self.reclaim_interval = min(1.0, retry / 4)
+        block = self.reclaim_interval
+        timeout = socket_timeout(self.connection)
+        if timeout:
+            block = min(block, float(timeout) / 2)
+        # BLOCK 0 would wait forever: below 10 ms, do not block at all.
+        self.block_ms = int(block * 1000) if block >= 0.01 else None
+        self._reclaim_due = 0.0
+        self._cursor = "0-0"
+        client = self.connection
+        self._reclaim_script = client.register_script(source("reclaim"))
+        self._ack_script = client.register_script(source("ack"))
+        self._sizes_script = client.register_script(source("sizes"))
+
+    def get_connection(self, list_key: str | None = None) -> Any:
+        client, self._owned = new_client(self.conf)
+        return client
+
+    # -- queueing ---------------------------------------------------------------------------
+    def enqueue(self, task: str) -> str:
+        return _text(self.connection.xadd(self.key, {FIELD: task}))
+
+    def enqueue_many(self, tasks: Iterable[str]) -> list[str]:
+        pipe = self.connection.pipeline(transaction=True)
+        for task in tasks:
+            pipe.xadd(self.key, {FIELD: task})
+        return [_text(i) for i in pipe.execute()]
+
+    def dequeue(self) -> list[Delivery] | None:
+        now = time.monotonic()
+        if now >= self._reclaim_due:
+            reclaimed = self._reclaim(now)
+            if reclaimed:
+                return reclaimed
+        for _ in range(2):
+            try:
+                reply = self.connection.xreadgroup(GROUP, CONSUMER, {self.key: ">"},
+                                                   count=self.bulk, block=self.block_ms)
+            except ResponseError as exc:
+                if not _missing(exc):
+                    raise
+                self._create_group()
+                continue
+            return self._deliveries(reply) or None
+        return None
+
+    def _reclaim(self, now: float) -> list[Delivery]:
+        reply = self._reclaim_script(keys=[self.key], args=[
+            GROUP, CONSUMER, self.retry_ms, self._cursor, self.bulk])
+        self._cursor = _text(reply[0])
+        # Keep scanning on the next dequeue until the cursor wraps, then rest.
+        self._reclaim_due = now if self._cursor != "0-0" else now + self.reclaim_interval
+        flat = reply[1:]
+        return [Delivery(_text(flat[i]), _text(flat[i + 1]), int(flat[i + 2]))
+                for i in range(0, len(flat), 3)]
+
+    @staticmethod
+    def _deliveries(reply: Any) -> list[Delivery]:
+        """``XREADGROUP``'s reply: ``[[key, entries]]`` (RESP2) or ``{key: [entries]}``
+        (RESP3) with ``entries = [(id, {field: value})]``."""
+        if not reply:
+            return []
+        if isinstance(reply, dict):
+            streams = [v[0] if v else [] for v in reply.values()]
+        else:
+            streams = [s[1] for s in reply]
+        out = []
+        for entries in streams:
+            for entry_id, fields in entries:
+                package = fields.get(b"p", fields.get("p")) if fields else None
+                if package is not None:
+                    out.append(Delivery(_text(entry_id), _text(package), 1))
+        return out
+
+    def _create_group(self) -> None:
+        try:
+            self.connection.xgroup_create(self.key, GROUP, id="0", mkstream=True)
+        except ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+
+    # -- receipts ---------------------------------------------------------------------------
+    def acknowledge(self, task_id: Any) -> None:
+        self.acknowledge_many([task_id])
+
+    def acknowledge_many(self, task_ids: Iterable[Any]) -> None:
+        ids = [_text(i) for i in task_ids]
+        for start in range(0, len(ids), ACK_CHUNK):
+            self._ack_script(keys=[self.key], args=[GROUP, *ids[start:start + ACK_CHUNK]])
+
+    def fail(self, task_id: Any) -> None:
+        # A package this cluster cannot read is of no use to any cluster sharing its key.
+        self.acknowledge_many([task_id])
+
+    def delete(self, task_id: Any) -> None:
+        self.acknowledge_many([task_id])
+
+    # -- queue management -------------------------------------------------------------------
+    def _sizes(self) -> tuple[int, int]:
+        length, pending = self._sizes_script(keys=[self.key], args=[GROUP])
+        return int(length), int(pending)
+
+    def queue_size(self) -> int:
+        length, pending = self._sizes()
+        return max(length - pending, 0)
+
+    def lock_size(self) -> int:
+        return self._sizes()[1]
+
+    def purge_queue(self) -> None:
+        pipe = self.connection.pipeline(transaction=True)
+        pipe.delete(self.key)
+        pipe.xgroup_create(self.key, GROUP, id="0", mkstream=True)
+        pipe.execute()
+        self._cursor = "0-0"
+
+    def delete_queue(self) -> None:
+        self.connection.delete(self.key)
+        self._cursor = "0-0"
+
+    def ping(self) -> bool:
+        return bool(self.connection.ping())
+
+    def info(self) -> str:
+        server = self.connection.info("server")
+        return f"Redis {server.get('redis_version', '?')}"
+
+    def close(self) -> None:
+        """Disconnect this broker's own connections (it reconnects when used again); a
+        django-redis client is left alone, its connections belong to the cache."""
+        if self._owned:
+            self.connection.connection_pool.disconnect()
+
+    def __repr__(self) -> str:
+        return f"<RedisBroker queue={self.list_key!r} key={self.key!r}>"

@@ -1,0 +1,28 @@
+"""A local Sentry receiver for the whole session, and helpers to hide installed plugins."""
+
+import pytest
+
+from djq.plugins import plugins
+from tests.receivers import SentryReceiver
+
+
+@pytest.fixture(scope="session")
+def sentry_receiver():
+    with SentryReceiver() as receiver:
+        yield receiver
+
+
+@pytest.fixture
+def receiver(sentry_receiver):
+    sentry_receiver.clear()
+    return sentry_receiver
+
+
+@pytest.fixture
+def only_core_plugins(monkeypatch):
+    """Load only the core and the ORM broker, as if no reporter plugin were installed."""
+    monkeypatch.setenv("DJQ_PLUGINS", "orm")
+    plugins.reset()
+    yield
+    monkeypatch.delenv("DJQ_PLUGINS")
+    plugins.reset()
