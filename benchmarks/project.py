@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from urllib.parse import urlparse
 
 SETTINGS = '''
 import json
@@ -26,34 +27,69 @@ def noop():
 
 
 def database(kind: str, directory: Path, postgres_url: str | None) -> dict:
+    """The result (and ORM queue) database. Persistent connections (``CONN_MAX_AGE: None``)
+    for both systems: django-q2's ORM broker calls ``close_old_connections()`` before every
+    queue query, which with Django's default ``CONN_MAX_AGE: 0`` reconnects each time (this
+    alone cut its ORM throughput tenfold here)."""
     if kind == "sqlite":
         return {"ENGINE": "django.db.backends.sqlite3", "NAME": str(directory / "bench.sqlite3"),
+                "CONN_MAX_AGE": None,
                 # WAL: readers (the benchmark's poller) never block the cluster's writer.
                 "OPTIONS": {"timeout": 30, "init_command": "PRAGMA journal_mode=WAL;",
                             "transaction_mode": "IMMEDIATE"}}
     if kind == "postgres":
-        from urllib.parse import urlparse
-
         if not postgres_url:
             raise SystemExit("the postgres case needs DJQ_TEST_POSTGRES_URL")
         u = urlparse(postgres_url)
         return {"ENGINE": "django.db.backends.postgresql", "NAME": u.path.lstrip("/"),
                 "USER": u.username or "postgres", "PASSWORD": u.password or "",
-                "HOST": u.hostname, "PORT": u.port}
+                "HOST": u.hostname, "PORT": u.port, "CONN_MAX_AGE": None}
     raise ValueError(kind)
 
 
-def write_project(directory: Path, system: str, db: dict, workers: int) -> None:
-    """``bench_settings.py`` and ``bench_tasks.py`` for djq (or django-q2, same shape)."""
+BROKERS = ("redis", "orm-sqlite", "orm-postgres")
+
+
+def result_db(broker: str) -> str:
+    """The database kind results are saved to: the ORM broker's own, SQLite for Redis."""
+    return "postgres" if broker == "orm-postgres" else "sqlite"
+
+
+def cluster_settings(system: str, broker: str, workers: int, redis_url: str | None = None
+                     ) -> tuple[list[str], dict]:
+    """INSTALLED_APPS (after contenttypes and auth) and Q_CLUSTER for one case.
+
+    Identical for both systems except where their settings differ: djq takes a Redis URL,
+    django-q2 a dict of redis-py keywords; djq's ORM broker is the ``djq_orm`` app.
+    """
+    if broker not in BROKERS:
+        raise ValueError(f"unknown broker {broker!r}, expected one of {', '.join(BROKERS)}")
+    cluster = {"name": "bench", "workers": workers, "save_limit": 0, "timeout": 60,
+               "retry": 120, "log_level": "WARNING"}
+    if broker == "redis":
+        if not redis_url:
+            raise SystemExit("the redis case needs BENCH_REDIS_URL")
+        if system == "djq":
+            cluster["redis"] = redis_url
+        else:
+            u = urlparse(redis_url)
+            cluster["redis"] = {"host": u.hostname, "port": u.port or 6379,
+                                "db": int(u.path.lstrip("/") or 0)}
+    else:
+        cluster["orm"] = "default"
     if system == "djq":
-        apps, key = '"djq", "djq_orm"', "Q_CLUSTER"
-        cluster = {"name": "bench", "workers": workers, "save_limit": 0, "timeout": 60,
-                   "retry": 120, "log_level": "WARNING"}
-    else:  # django-q2, configured for the ORM broker like djq
-        apps, key = '"django_q"', "Q_CLUSTER"
-        cluster = {"name": "bench", "workers": workers, "save_limit": 0, "timeout": 60,
-                   "retry": 120, "orm": "default"}
+        apps = ["djq"] if broker == "redis" else ["djq", "djq_orm"]
+    else:
+        apps = ["django_q"]
+    return apps, cluster
+
+
+def write_project(directory: Path, system: str, broker: str, db: dict, workers: int,
+                  redis_url: str | None = None) -> None:
+    """``bench_settings.py`` and ``bench_tasks.py`` for djq or django-q2, same shape."""
+    apps, cluster = cluster_settings(system, broker, workers, redis_url)
     (directory / "bench_settings.py").write_text(SETTINGS.format(
-        apps=apps, databases=json.dumps({"default": db}), cache_dir=str(directory / "cache"),
-        cluster_setting=key, cluster=json.dumps(cluster)))
+        apps=", ".join(repr(a) for a in apps), databases=json.dumps({"default": db}),
+        cache_dir=str(directory / "cache"), cluster_setting="Q_CLUSTER",
+        cluster=json.dumps(cluster)))
     (directory / "bench_tasks.py").write_text(TASKS)

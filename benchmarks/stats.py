@@ -41,3 +41,17 @@ def latencies(enqueued: dict[str, float], saved: dict[str, float]) -> list[float
 
 def cpu_per_thousand(cpu_seconds: float, tasks: int) -> float:
     return cpu_seconds * 1000 / tasks if tasks else float("nan")
+
+
+def latency_percentiles(values: Sequence[float], prefix: str = "") -> dict[str, float]:
+    """``{prefix}p50_ms``, ``p95`` and ``p99`` of latencies in ms (NaN when there are none)."""
+    return {f"{prefix}p{pct}_ms": percentile(values, pct) if values else float("nan")
+            for pct in (50, 95, 99)}
+
+
+def own_and_reaped_cpu(times) -> float:
+    """CPU seconds of one process (a psutil ``cpu_times()``): its own user+system plus its
+    reaped children's. Summed over a live process tree this counts each process once: a live
+    one by itself, a worker that exited (recycled) in the parent that waited for it."""
+    return (times.user + times.system + getattr(times, "children_user", 0.0)
+            + getattr(times, "children_system", 0.0))

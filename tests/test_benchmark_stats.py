@@ -1,7 +1,10 @@
-"""The benchmark's own arithmetic (benchmarks/stats.py, benchmarks/run.py tables)."""
+"""The benchmark's own arithmetic and tables (benchmarks/stats.py, arrivals.py, report.py,
+run.py, project.py). No timing assertions: only that the numbers are computed correctly."""
 
+import math
 import statistics
 import sys
+from types import SimpleNamespace
 from pathlib import Path
 
 import pytest
@@ -40,10 +43,124 @@ def test_summary_and_cpu_per_thousand():
     assert stats.cpu_per_thousand(2.5, 5000) == 0.5
 
 
-def test_markdown_table_reports_median_and_range():
+def test_latency_percentiles_named_and_nan_when_empty():
+    lat = [float(v) for v in range(1, 101)]  # 1..100 ms
+    got = stats.latency_percentiles(lat, "burst_")
+    assert got == pytest.approx({"burst_p50_ms": 50.5, "burst_p95_ms": 95.05,
+                                 "burst_p99_ms": 99.01})
+    assert all(math.isnan(v) for v in stats.latency_percentiles([]).values())
+    assert set(stats.latency_percentiles([1.0])) == {"p50_ms", "p95_ms", "p99_ms"}
+
+
+def test_cpu_counts_own_and_reaped_children():
+    live = SimpleNamespace(user=1.5, system=0.5, children_user=2.0, children_system=0.25)
+    assert stats.own_and_reaped_cpu(live) == 4.25
+    assert stats.own_and_reaped_cpu(SimpleNamespace(user=1.0, system=2.0)) == 3.0
+
+
+# -- arrivals: first-seen stamps and the poll watermark ------------------------------------
+
+def test_arrivals_keep_the_first_stamp_and_advance_over_contiguous_seqs():
+    from arrivals import Arrivals
+
+    a = Arrivals()
+    a.add([(1, "a"), (2, "b")], 10.0)
+    a.add([(2, "b"), (3, "c")], 11.0)  # a re-read row keeps its first stamp
+    assert a.saved == {"a": 10.0, "b": 10.0, "c": 11.0}
+    assert a.watermark == 3
+
+
+def test_arrivals_wait_at_a_hole_until_it_is_filled():
+    from arrivals import Arrivals
+
+    a = Arrivals(grace=5.0)
+    a.add([(1, "a"), (3, "c")], 10.0)  # seq 2 committed later (out of order)
+    assert a.watermark == 1  # the next poll re-reads 2 and above
+    a.add([(3, "c")], 12.0)
+    assert a.watermark == 1
+    a.add([(2, "b"), (3, "c")], 13.0)
+    assert a.watermark == 3 and a.saved == {"a": 10.0, "c": 10.0, "b": 13.0}
+
+
+def test_arrivals_skip_a_hole_after_grace():
+    from arrivals import Arrivals
+
+    a = Arrivals(grace=5.0)
+    a.add([(1, "a"), (3, "c"), (4, "d")], 10.0)  # seq 2: a rolled-back insert
+    a.add([(3, "c"), (4, "d")], 14.9)
+    assert a.watermark == 1
+    a.add([(3, "c"), (4, "d")], 15.0)
+    assert a.watermark == 4 and "b" not in a.saved
+
+
+# -- settings per case ---------------------------------------------------------------------
+
+def test_cluster_settings_per_system_and_broker():
+    from project import cluster_settings, result_db
+
+    url = "redis://127.0.0.1:6390/0"
+    apps, conf = cluster_settings("djq", "redis", 2, url)
+    assert apps == ["djq"] and conf["redis"] == url and "orm" not in conf
+    apps, conf = cluster_settings("django-q2", "redis", 2, url)
+    assert apps == ["django_q"] and conf["redis"] == {"host": "127.0.0.1", "port": 6390, "db": 0}
+    apps, conf = cluster_settings("djq", "orm-postgres", 2)
+    assert apps == ["djq", "djq_orm"] and conf["orm"] == "default"
+    apps, conf = cluster_settings("django-q2", "orm-sqlite", 2)
+    assert apps == ["django_q"] and conf["orm"] == "default"
+    for _, conf in (cluster_settings(s, "orm-sqlite", 2) for s in ("djq", "django-q2")):
+        assert conf["save_limit"] == 0 and conf["workers"] == 2
+    assert [result_db(b) for b in ("redis", "orm-sqlite", "orm-postgres")] == \
+        ["sqlite", "sqlite", "postgres"]
+    with pytest.raises(ValueError):
+        cluster_settings("djq", "sqs", 2)
+
+
+# -- run order and tables ------------------------------------------------------------------
+
+def test_schedule_interleaves_systems_and_alternates_who_goes_first():
     import run
 
-    runs = [{"db": "sqlite", "system": "djq", "tasks_per_s": v, "p50_ms": 2.0} for v in (10, 30, 20)]
-    text = run.table(runs)
+    order = run.schedule(2, ["redis", "orm-sqlite"], ["djq", "django-q2"])
+    assert order == [(0, "redis", "djq"), (0, "redis", "django-q2"),
+                     (0, "orm-sqlite", "djq"), (0, "orm-sqlite", "django-q2"),
+                     (1, "redis", "django-q2"), (1, "redis", "djq"),
+                     (1, "orm-sqlite", "django-q2"), (1, "orm-sqlite", "djq")]
+
+
+def test_markdown_table_reports_median_and_range():
+    import report
+
+    runs = [{"broker": "orm-sqlite", "system": "djq", "tasks_per_s": v, "p50_ms": 2.0}
+            for v in (10, 30, 20)]
+    text = report.table(runs)
     assert "| djq ORM sqlite |" in text
     assert "20 (10–30)" in text
+
+
+def test_table_rows_group_systems_per_broker_and_skip_missing_values():
+    import report
+
+    runs = [
+        {"broker": "redis", "system": "djq", "tasks_per_s": 100.0, "p50_ms": 1.0},
+        {"broker": "redis", "system": "django-q2", "tasks_per_s": 50.0, "p50_ms": float("nan")},
+        {"broker": "orm-postgres", "system": "django-q2", "tasks_per_s": 20.0},
+        {"broker": "orm-postgres", "system": "djq", "tasks_per_s": 40.0},
+    ]
+    metrics = [("tasks_per_s", "tasks/s", "{:.0f}"), ("p50_ms", "p50", "{:.1f}")]
+    lines = report.table(runs, metrics).splitlines()
+    assert lines[0] == "| case | tasks/s | p50 |"
+    assert lines[2:] == ["| djq Redis | 100 | 1.0 |", "| django-q2 Redis | 50 | – |",
+                         "| djq ORM postgres | 40 | – |", "| django-q2 ORM postgres | 20 | – |"]
+
+
+def test_markdown_has_both_tables_and_names_the_idle_window():
+    import report
+
+    runs = [{"broker": "redis", "system": "djq", "tasks_per_s": 100.0, "idle_cpu_s": 0.5,
+             "burst_p50_ms": 80.0, "p50_ms": 1.25}]
+    meta = {"repeat": 1, "tasks": 100, "workers": 2, "rate_tasks": 50, "rate": 50.0,
+            "idle": 10.0, "cpus": 2, "failed": ["django-q2 Redis (repeat 1)"]}
+    text = report.markdown(runs, meta)
+    assert "idle CPU s/10 s" in text and "| 0.50 |" in text
+    assert "### Latency, enqueue to saved (ms)" in text and "| djq Redis | 80 |" in text
+    assert "Failed runs (not in the tables): django-q2 Redis (repeat 1)." in text

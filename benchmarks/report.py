@@ -1,0 +1,79 @@
+"""Markdown tables of benchmark runs: one row per case, median (min–max) over repeats.
+
+Unit-tested in tests/test_benchmark_stats.py.
+"""
+
+from __future__ import annotations
+
+from stats import summary
+
+BROKER_LABELS = {"redis": "Redis", "orm-sqlite": "ORM sqlite", "orm-postgres": "ORM postgres"}
+
+THROUGHPUT = [  # key, column title, format
+    ("enqueue_per_s", "enqueue/s", "{:.0f}"),
+    ("tasks_per_s", "tasks/s", "{:.0f}"),
+    ("cpu_s_per_1000", "CPU s/1000 tasks", "{:.2f}"),
+    ("peak_pss_mb", "peak PSS MB", "{:.0f}"),
+    ("peak_rss_mb", "peak RSS MB", "{:.0f}"),
+    ("idle_cpu_s", "idle CPU s", "{:.2f}"),
+]
+LATENCY = [
+    ("burst_p50_ms", "burst p50", "{:.0f}"),
+    ("burst_p95_ms", "burst p95", "{:.0f}"),
+    ("burst_p99_ms", "burst p99", "{:.0f}"),
+    ("p50_ms", "steady p50", "{:.1f}"),
+    ("p95_ms", "steady p95", "{:.1f}"),
+    ("p99_ms", "steady p99", "{:.1f}"),
+]
+
+
+def label(system: str, broker: str) -> str:
+    """``djq Redis``, ``django-q2 ORM sqlite``, ..."""
+    return f"{system} {BROKER_LABELS.get(broker, broker)}"
+
+
+def cell(values: list[float], fmt: str) -> str:
+    values = [v for v in values if v == v]  # NaN: no value (e.g. no task seen saved)
+    if not values:
+        return "–"
+    s = summary(values)
+    if len(values) == 1:
+        return fmt.format(s["median"])
+    return f"{fmt.format(s['median'])} ({fmt.format(s['min'])}–{fmt.format(s['max'])})"
+
+
+def cases(runs: list[dict]) -> list[tuple[str, str]]:
+    """(broker, system) pairs, brokers in first-seen order, each broker's systems together."""
+    brokers = list(dict.fromkeys(r["broker"] for r in runs))
+    systems = list(dict.fromkeys(r["system"] for r in runs))
+    seen = {(r["broker"], r["system"]) for r in runs}
+    return [(b, s) for b in brokers for s in systems if (b, s) in seen]
+
+
+def table(runs: list[dict], metrics=THROUGHPUT, titles: dict[str, str] | None = None) -> str:
+    """A Markdown table of ``metrics`` (key, title, format) for every case in ``runs``."""
+    titles = titles or {}
+    head = "| case | " + " | ".join(titles.get(k, t) for k, t, _ in metrics) + " |"
+    lines = [head, "|" + " --- |" * (len(metrics) + 1)]
+    for broker, system in cases(runs):
+        rows = [r for r in runs if (r["broker"], r["system"]) == (broker, system)]
+        cells = [cell([r[k] for r in rows if k in r], fmt) for k, _, fmt in metrics]
+        lines.append(f"| {label(system, broker)} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def markdown(runs: list[dict], meta: dict) -> str:
+    """Both tables with the headings and the footnote that say what was measured."""
+    idle = meta.get("idle") or 0
+    titles = {"idle_cpu_s": f"idle CPU s/{idle:g} s"} if idle else {}
+    failed = meta.get("failed") or []
+    notes = [
+        f"Median (min–max) over {meta['repeat']} run(s); {meta['tasks']} no-op tasks in the "
+        f"burst, {meta['workers']} workers, steady phase {meta['rate_tasks']} tasks at "
+        f"{meta['rate']:g}/s; {meta.get('cpus')} CPUs.",
+    ]
+    if failed:
+        notes.append("Failed runs (not in the tables): " + ", ".join(failed) + ".")
+    return "\n".join([
+        "### Throughput and resources", "", table(runs, THROUGHPUT, titles), "",
+        "### Latency, enqueue to saved (ms)", "", table(runs, LATENCY), "", *notes, ""])
