@@ -68,3 +68,27 @@ def test_postgres_consumer_wakes_on_notify():
 def test_channel_names_are_short_identifiers():
     name = channel_name("a queue with spaces and a very long name " * 5)
     assert name.startswith("djq_") and len(name) < 63 and name.isidentifier()
+
+
+def test_sqlite_waiter_backs_off_when_idle_and_speeds_up_on_work(tmp_path):
+    import sqlite3
+    import time as clock
+
+    from djq_orm.wakeups import SqliteWaiter
+
+    class Conn:  # the two things the waiter uses of a Django connection
+        def __init__(self, path):
+            self.connection = sqlite3.connect(path, isolation_level=None)
+
+        def ensure_connection(self):
+            pass
+
+    path = str(tmp_path / "w.sqlite3")
+    waiter, mine, other = SqliteWaiter(), Conn(path), sqlite3.connect(path, isolation_level=None)
+    other.execute("CREATE TABLE t (x)")
+    waiter.active = clock.monotonic() - 10  # idle for a while
+    assert waiter.wait(mine, 0.3) is False
+    assert waiter.interval == SqliteWaiter.slow
+    other.execute("INSERT INTO t VALUES (1)")
+    assert waiter.wait(mine, 5) is True
+    assert waiter.interval == SqliteWaiter.fast
