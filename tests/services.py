@@ -43,3 +43,15 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
         return sock.getsockname()[1]
+
+
+@pytest.fixture
+def only_core_plugins(monkeypatch):
+    """Load only the core and the ORM broker, as if no other plugin were installed."""
+    from djq.plugins import plugins
+
+    monkeypatch.setenv("DJQ_PLUGINS", "orm")
+    plugins.reset()
+    yield
+    monkeypatch.delenv("DJQ_PLUGINS")
+    plugins.reset()

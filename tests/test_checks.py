@@ -4,6 +4,8 @@ import pytest
 from django.core import checks
 from django.core.checks import Error, Warning
 
+from tests.services import only_core_plugins  # noqa: F401 - fixture
+
 SHARED_CACHE = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache",
                             "LOCATION": "djq_cache"}}
 
@@ -91,25 +93,13 @@ def test_unknown_serializer(run):
         hint="Use one of: json, pickle.", id="djq.E009")]
 
 
-@pytest.fixture
-def without_reporter_plugins(monkeypatch):
-    """Load only the core and the ORM broker, as if djq-sentry/djq-rollbar were absent."""
-    from djq.plugins import plugins
-
-    monkeypatch.setenv("DJQ_PLUGINS", "orm")
-    plugins.reset()
-    yield
-    monkeypatch.delenv("DJQ_PLUGINS")
-    plugins.reset()
-
-
-def test_error_reporter_not_installed(run, without_reporter_plugins):
+def test_error_reporter_not_installed(run, only_core_plugins):
     assert run({"error_reporter": {"sentry": {"dsn": "x"}}}) == [Error(
         "Q_CLUSTER['error_reporter'] configures 'sentry', whose plugin is not installed.",
         hint='pip install "djq[sentry]"', id="djq.E010")]
 
 
-def test_old_top_level_rollbar_key_needs_the_plugin(run, without_reporter_plugins):
+def test_old_top_level_rollbar_key_needs_the_plugin(run, only_core_plugins):
     assert [m.id for m in run({"rollbar": {"access_token": "t"}})] == ["djq.E010"]
 
 

@@ -74,6 +74,7 @@ class Conf:
         self._explicit = raw
         self._cache: dict[str, Any] | None = None
         self._lock = threading.Lock()
+        self._generation = 0
 
     @property
     def raw(self) -> dict[str, Any]:
@@ -122,8 +123,15 @@ class Conf:
         """``cached`` as a cache timeout: ``None`` keeps results until evicted."""
         return _cache_timeout(self.cached)
 
+    @property
+    def generation(self) -> int:
+        """Goes up on every reload: objects built from the settings (a default broker,
+        error reporters) compare it to know when to rebuild themselves."""
+        return self._generation
+
     def reload(self) -> None:
         self._cache = None
+        self._generation += 1
 
     # Stable knobs the core reads often ------------------------------------------------
     @property

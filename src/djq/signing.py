@@ -25,6 +25,7 @@ from django.core import signing as django_signing
 
 from djq.conf import Conf, conf as default_conf
 from djq.errors import BadSignature, PackageError, SerializationError
+from djq.execution import func_name
 from djq.plugins import plugins
 
 HEADER_FIELDS = ("id", "name", "func", "group", "cached", "save", "ack_failure")
@@ -49,9 +50,7 @@ def _unb64(text: str) -> bytes:
 
 def header_of(package: dict) -> dict[str, Any]:
     header = {k: package.get(k) for k in HEADER_FIELDS}
-    func = header["func"]
-    if not isinstance(func, str):
-        header["func"] = f"{getattr(func, '__module__', '?')}.{getattr(func, '__qualname__', func)}"
+    header["func"] = func_name(header["func"])
     if not isinstance(header["cached"], (bool, int, type(None))):
         header["cached"] = bool(header["cached"])
     return header

@@ -32,12 +32,9 @@ _local = threading.local()
 def default_broker() -> Broker:
     """One broker per thread for calls without ``broker=``, rebuilt when settings change
     (connection economy, as the spec recommends, without asking callers for it)."""
-    # A new dict after every settings reload. Held (not its id(), which a later dict can
-    # reuse once this one is freed) so a reload can never hand back a stale broker.
-    values = conf._values()
     cached = getattr(_local, "broker", None)
-    if cached is None or cached[0] is not values:
-        _local.broker = (values, get_broker())
+    if cached is None or cached[0] != conf.generation:
+        _local.broker = (conf.generation, get_broker())
     return _local.broker[1]
 
 

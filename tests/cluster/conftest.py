@@ -81,14 +81,17 @@ def cluster_env(tmp_path, settings):
 
 @pytest.fixture
 def start_cluster(tmp_path):
-    """``start_cluster(env)`` -> a :class:`RunningCluster` once it logs "running."."""
+    """``start_cluster(env)`` -> a :class:`RunningCluster` once it logs "running.".
+
+    Each cluster runs in its own process group, so a test can ``kill -9`` all of it
+    (``os.killpg``) and nothing of it outlives the test."""
     started: list[RunningCluster] = []
 
     def start(env: dict, wait_running: bool = True) -> RunningCluster:
         log = tmp_path / f"qcluster-{len(started)}.log"
         proc = subprocess.Popen(
             [sys.executable, "-m", "django", "qcluster"], cwd=ROOT, env=env,
-            stdout=log.open("w"), stderr=subprocess.STDOUT)
+            stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True)
         cluster = RunningCluster(proc, log)
         started.append(cluster)
         if wait_running:
@@ -106,3 +109,7 @@ def start_cluster(tmp_path):
             except subprocess.TimeoutExpired:
                 cluster.signal(signal.SIGTERM)  # second signal: forced
                 cluster.proc.wait(10)
+        try:
+            os.killpg(cluster.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass

@@ -14,14 +14,13 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 from django.db import connections
 
-from tests.cluster.conftest import RunningCluster, wait_for
+from tests.cluster.conftest import start_cluster, wait_for  # noqa: F401 - fixture
 from tests.services import free_port, require_service
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -159,33 +158,6 @@ def redis_cluster_env(tmp_path, settings, redis_server):
 
 
 @pytest.fixture
-def start_redis_cluster(tmp_path):
-    """``start(env)`` -> a :class:`RunningCluster` in its own process group (so a test can
-    ``kill -9`` all of it), once it logs "running."; stopped at teardown."""
-    started: list[RunningCluster] = []
-
-    def start(env: dict) -> RunningCluster:
-        log = tmp_path / f"qcluster-{len(started)}.log"
-        proc = subprocess.Popen([sys.executable, "-m", "django", "qcluster"], cwd=ROOT,
-                                env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
-                                start_new_session=True)
-        cluster = RunningCluster(proc, log)
-        started.append(cluster)
-        wait_for(lambda: "running." in cluster.log or proc.poll() is not None, timeout=60,
-                 what="the cluster to start")
-        assert proc.poll() is None, cluster.log
-        return cluster
-
-    yield start
-    for cluster in started:
-        if cluster.proc.poll() is None:
-            cluster.signal(signal.SIGTERM)
-            try:
-                cluster.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                cluster.signal(signal.SIGTERM)  # second signal: forced
-                cluster.proc.wait(10)
-        try:
-            os.killpg(cluster.proc.pid, signal.SIGKILL)  # nothing of it may outlive the test
-        except ProcessLookupError:
-            pass
+def start_redis_cluster(start_cluster):
+    """The core cluster tests' starter (own process group, killed at teardown)."""
+    return start_cluster

@@ -1,9 +1,9 @@
-"""A local Sentry receiver for the whole session, and helpers to hide installed plugins."""
+"""A local Sentry receiver for the whole session (hiding installed plugins: tests.services)."""
 
 import pytest
 
-from djq.plugins import plugins
 from tests.receivers import SentryReceiver
+from tests.services import only_core_plugins  # noqa: F401 - fixture
 
 
 @pytest.fixture(scope="session")
@@ -16,13 +16,3 @@ def sentry_receiver():
 def receiver(sentry_receiver):
     sentry_receiver.clear()
     return sentry_receiver
-
-
-@pytest.fixture
-def only_core_plugins(monkeypatch):
-    """Load only the core and the ORM broker, as if no reporter plugin were installed."""
-    monkeypatch.setenv("DJQ_PLUGINS", "orm")
-    plugins.reset()
-    yield
-    monkeypatch.delenv("DJQ_PLUGINS")
-    plugins.reset()

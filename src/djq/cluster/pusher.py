@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import os
-import time
 from multiprocessing import current_process, parent_process
 
 from djq.cluster import failures

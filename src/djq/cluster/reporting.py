@@ -155,9 +155,9 @@ def report_inline(packages: list[dict]) -> None:
     global _inline
     if not any(not p.get("success") for p in packages):
         return
-    key = global_conf._values()  # a new dict after every settings reload (kept: no id reuse)
+    key = global_conf.generation  # reporters are rebuilt after a settings reload
     with _inline_lock:
-        if _inline is None or _inline[0] is not key:
+        if _inline is None or _inline[0] != key:
             if _inline is not None:
                 close_reporters(_inline[1])
             else:

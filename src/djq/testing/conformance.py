@@ -10,7 +10,7 @@ import pytest
 
 from djq.brokers import Broker
 from djq.registry import BrokerCapabilities
-from djq.testing.helpers import (BrokerHarness, deliveries, drain, package_of_size,
+from djq.testing.helpers import (deliveries, drain, package_of_size,
                                  packages_of, poll, signed_package, signed_packages,
                                  signing_conf, wait_for)
 
