@@ -56,7 +56,7 @@ class MemoryBroker(Broker):
         out = []
         with _lock:
             for row in _queues[self._key()]:
-                if len(out) == self.conf.bulk:
+                if len(out) == self.bulk:
                     break
                 if self._claimable(row, now):
                     self._claim(row, now)
@@ -118,12 +118,12 @@ class OverBulk(MemoryBroker):
     """Returns one package more than ``bulk``."""
 
     def dequeue(self):
-        bulk = self.conf.bulk
-        self.conf._values()["bulk"] = bulk + 1
+        bulk = self.bulk
+        self.bulk = bulk + 1
         try:
             return super().dequeue()
         finally:
-            self.conf._values()["bulk"] = bulk
+            self.bulk = bulk
 
 
 class SharedQueue(MemoryBroker):

@@ -76,7 +76,7 @@ VALIDATORS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "label": (_str, "a non-empty string"),
     "catch_up": (_bool, "True or False"),
     "broker_class": (_optional(_str), "a dotted path to a Broker subclass"),
-    "bulk": (_int(1), "an integer of at least 1"),
+    "bulk": (_optional(_int(1)), "an integer of at least 1"),
     "poll": (_number(0, exclusive=True), "seconds above 0"),
     "cache": (_str, "the alias of a cache in CACHES"),
     "cached": (lambda v: isinstance(v, bool) or _int(1)(v), "True, False or seconds"),
@@ -186,7 +186,7 @@ def _check_broker(conf: Conf) -> list[checks.CheckMessage]:
                 f"The {spec.name!r} broker ({choice.reason}) needs the app "
                 f"{spec.django_app!r} in INSTALLED_APPS.",
                 f"Add {spec.django_app!r} to INSTALLED_APPS and run migrate.", 8))
-        if spec.capabilities.max_bulk and conf.bulk > spec.capabilities.max_bulk:
+        if spec.capabilities.max_bulk and (conf.bulk or 0) > spec.capabilities.max_bulk:
             messages.append(_err(
                 f"Q_CLUSTER['bulk'] is {conf.bulk}; the {spec.name!r} broker takes at most "
                 f"{spec.capabilities.max_bulk}.",

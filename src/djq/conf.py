@@ -38,7 +38,7 @@ DEFAULTS: dict[str, Any] = {
     "label": "djq",
     "catch_up": True,
     "broker_class": None,
-    "bulk": 1,
+    "bulk": None,  # djq: as many as the cluster has room for (see the README)
     "poll": 0.2,
     "cache": "default",
     "cached": False,

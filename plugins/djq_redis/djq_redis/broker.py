@@ -74,7 +74,6 @@ class RedisBroker(Broker):
         self.key = stream_key(self.list_key)
         retry = float(self.conf.retry)
         self.retry_ms = max(int(retry * 1000), 1)
-        self.bulk = max(int(self.conf.bulk or 1), 1)
         self.reclaim_interval = min(1.0, retry / 4)
         block = self.reclaim_interval
         timeout = socket_timeout(self.connection)

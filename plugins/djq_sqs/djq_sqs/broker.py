@@ -170,7 +170,7 @@ class SqsBroker(Broker):
     def dequeue(self) -> list[Delivery] | None:
         response = self.client.receive_message(
             QueueUrl=self.queue_url,
-            MaxNumberOfMessages=max(1, min(int(self.conf.bulk or 1), MAX_BULK)),
+            MaxNumberOfMessages=max(1, min(self.bulk, MAX_BULK)),
             VisibilityTimeout=self.visibility_timeout,
             WaitTimeSeconds=self.wait_time,
             MessageSystemAttributeNames=["ApproximateReceiveCount"])

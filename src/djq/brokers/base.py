@@ -47,8 +47,20 @@ class Broker:
         """Enqueue several packages; brokers override this with one round trip."""
         return [self.enqueue(t) for t in tasks]
 
+    @property
+    def bulk(self) -> int:
+        """How many packages one :meth:`dequeue` takes at most: ``Q_CLUSTER['bulk']``
+        (1 when unset). The cluster's pusher sets it before each dequeue to the room the
+        cluster has (``queue_limit`` minus the tasks it holds, within ``bulk`` if set), so
+        a broker that honours it fills the cluster in one round trip."""
+        return getattr(self, "_bulk", None) or max(int(self.conf.bulk or 1), 1)
+
+    @bulk.setter
+    def bulk(self, value: int | None) -> None:
+        self._bulk = value
+
     def dequeue(self) -> list[Delivery] | None:
-        """Take up to ``bulk`` packages; a list of ``(ack_id, package)`` or ``None``."""
+        """Take up to :attr:`bulk` packages; a list of ``(ack_id, package)`` or ``None``."""
         raise NotImplementedError(f"{type(self).__name__} does not implement dequeue()")
 
     def acknowledge(self, task_id: Any) -> None:
