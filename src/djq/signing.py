@@ -102,6 +102,15 @@ def loads(signed: str | bytes, conf: Conf | None = None) -> dict:
     """
     conf = conf or default_conf
     header, body_text = verify(signed, conf)
+    return open_body(header, body_text, conf)
+
+
+def open_body(header: dict[str, Any], body_text: str, conf: Conf | None = None) -> dict:
+    """Deserialize the body of a package :func:`verify` accepted.
+
+    :raises UnreadablePackage: the body does not deserialize; ``.header`` identifies it.
+    """
+    conf = conf or default_conf
     try:
         body = _unb64(body_text[1:])
         if body_text[:1] == "z":

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from multiprocessing.sharedctypes import RawValue
+
 import pytest
 from django.utils import timezone
 
 from djq import signing
 from djq.brokers import Delivery
 from djq.cluster import failures
+from djq.cluster.parcel import open_parcel
 from djq.cluster.pusher import unpack
 from djq.cluster.reporting import build_reporters
 from djq.cluster.saver import save_batch
+from djq.cluster.worker import run_parcel
 from djq.conf import conf
 from djq.hookspecs import hookimpl
 from djq.models import Task
@@ -35,10 +39,13 @@ def package(**extra):
 
 def test_delivery_and_plain_tuple_are_unpacked():
     broker = FakeBroker()
-    kind, pkg = unpack(Delivery(7, signing.dumps(package()), 2), broker, conf)
-    assert kind == "task" and pkg["ack_id"] == 7 and pkg["attempt"] == 2
-    kind, pkg = unpack((8, signing.dumps(package())), broker, conf)
-    assert kind == "task" and pkg["ack_id"] == 8 and pkg["attempt"] == 1
+    kind, parcel = unpack(Delivery(7, signing.dumps(package()), 2), broker, conf)
+    assert kind == "task" and parcel.ack_id == 7 and parcel.attempt == 2
+    assert parcel.header["id"] == "a" * 32 and isinstance(parcel.body, str)  # not opened
+    pkg = open_parcel(parcel, conf)
+    assert pkg["ack_id"] == 7 and pkg["attempt"] == 2 and pkg["args"] == (1, 2)
+    kind, parcel = unpack((8, signing.dumps(package())), broker, conf)
+    assert kind == "task" and parcel.ack_id == 8 and parcel.attempt == 1
 
 
 def test_bad_signature_is_failed_never_unpacked(caplog):
@@ -49,11 +56,16 @@ def test_bad_signature_is_failed_never_unpacked(caplog):
 
 
 def test_unreadable_body_becomes_a_failure(settings):
+    """The pusher passes the verified body on; the worker that opens it records the
+    failure instead of running anything."""
     broker = FakeBroker()
     signed = signing.dumps(package(group="g"))
     settings.Q_CLUSTER = {**settings.Q_CLUSTER, "serializer": "json"}
-    kind, pkg = unpack((10, signed), broker, conf)
-    assert kind == "result" and pkg["id"] == "a" * 32 and pkg["group"] == "g"
+    kind, parcel = unpack((10, signed), broker, conf)
+    assert kind == "task"
+    deadline = RawValue("d", 0.0)
+    pkg = run_parcel(parcel, conf, deadline)
+    assert pkg["id"] == "a" * 32 and pkg["group"] == "g"
     assert pkg["broker_fail"] and not pkg["success"] and pkg["ack_id"] == 10
     assert broker.failed == []  # failed only once the Failure is saved
 

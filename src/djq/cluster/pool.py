@@ -22,25 +22,32 @@ class WorkerSlot:
     process: Any = None
     conn: Any = None  # the sentinel's end of the worker's pipe
     deadline: Any = None  # shared double: time.monotonic() deadline, 0 when none
-    task: dict | None = None  # the package it is running
+    started: Any = None  # shared counter: tasks it has begun since it was born
+    batch: deque = field(default_factory=deque)  # parcels handed over, results not back
+    reported: int = 0  # results received from it
     pill: bool = False  # poison pill sent: its exit is expected
     timed_out: bool = False
-    retiring: bool = False  # said it leaves after its current result (recycle)
+    retiring: bool = False  # said it leaves after its current results (recycle)
 
     @property
     def idle(self) -> bool:
-        return (self.task is None and not self.pill and not self.retiring
-                and self.conn is not None)
+        return not self.batch and not self.pill and not self.retiring and self.conn is not None
+
+    def running(self) -> int | None:
+        """Index in ``batch`` of the task it is running now (begun, result not back)."""
+        index = self.started.value - self.reported - 1
+        return index if 0 <= index < len(self.batch) else None
 
 
 def start_worker(ctx, slot: int, daemon: bool) -> WorkerSlot:
     mine, theirs = ctx.Pipe(duplex=True)
     deadline = ctx.RawValue("d", 0.0)
-    process = name_process(ctx.Process(target=worker, args=(theirs, deadline, slot)))
+    started = ctx.RawValue("Q", 0)
+    process = name_process(ctx.Process(target=worker, args=(theirs, deadline, started, slot)))
     process.daemon = daemon
     process.start()
     theirs.close()  # so the worker's death reads as EOF here
-    return WorkerSlot(slot, process, mine, deadline)
+    return WorkerSlot(slot, process, mine, deadline, started)
 
 
 @dataclass
@@ -50,7 +57,8 @@ class Feed:
     process: Any
     channel: Channel
     stop: Any
-    pending: deque = field(default_factory=deque)  # taken off the channel, not yet run
+    pending: deque = field(default_factory=deque)  # parcels to hand to workers
+    held: int = 0  # how many of ``pending`` still hold a slot of ``channel``
     exhausted: bool = False  # the channel reached its end (the pusher is gone)
 
 

@@ -1,9 +1,11 @@
-"""The pusher process: broker -> verify and unpack -> the sentinel's task channel.
+"""The pusher process: broker -> verify -> the sentinel's task channel.
 
-Messages on the channel are ``("task", package)`` to run, or ``("result", package)`` for
-a failure recorded without running (delivery over ``max_attempts``, unreadable body),
-which the sentinel forwards to the monitor. A package whose signature does not verify is
-never unpacked nor executed: it is failed on the broker and logged with its broker id.
+Each dequeue goes to the sentinel as one channel message (a list): ``("task", parcel)``
+to run, where a :class:`~djq.cluster.parcel.Parcel` is the verified, still-serialized
+package (workers deserialize it), or ``("result", package)`` for a failure recorded
+without running (delivery over ``max_attempts``), which the sentinel forwards to the
+monitor. A package whose signature does not verify is never unpacked nor executed: it is
+failed on the broker and logged with its broker id.
 """
 
 from __future__ import annotations
@@ -25,15 +27,16 @@ def _split(delivery) -> tuple:
     return delivery[0], delivery[1], None
 
 
-def unpack(delivery, broker, conf) -> tuple[str, dict] | None:
-    """One delivery -> a channel message, or ``None`` if it was dropped (bad signature)."""
+def unpack(delivery, broker, conf) -> tuple | None:
+    """One delivery -> a channel item, or ``None`` if it was dropped (bad signature)."""
     from djq import signing
+    from djq.cluster.parcel import Parcel, package_of
     from djq.errors import BadSignature
 
     ack_id, signed, attempt = _split(delivery)
     attempt = attempt or 1
     try:
-        package = signing.loads(signed, conf)
+        header, body = signing.verify(signed, conf)
     except BadSignature as exc:
         logger.error("Failed to verify task package %s from the broker, discarded: %s",
                      ack_id, exc)
@@ -42,16 +45,15 @@ def unpack(delivery, broker, conf) -> tuple[str, dict] | None:
         except Exception as fail_exc:
             logger.error("Could not fail package %s on the broker: %r", ack_id, fail_exc)
         return None
-    except signing.UnreadablePackage as exc:
-        logger.error("Task package %s (task %s) cannot be unpacked: %s", ack_id,
-                     exc.header.get("id"), exc)
-        return "result", failures.unreadable(exc.header, ack_id, attempt, str(exc))
-    package["ack_id"], package["attempt"] = ack_id, attempt
+    parcel = Parcel(ack_id, attempt, header, body)
     if conf.max_attempts and attempt > conf.max_attempts:
         logger.error("Task %s (%s) reached max_attempts (%s); not executed again",
-                     package.get("name"), package.get("id"), conf.max_attempts)
+                     header.get("name"), header.get("id"), conf.max_attempts)
+        package = package_of(parcel, conf)
+        if package.get("broker_fail"):  # unreadable as well: failed, not acknowledged
+            return "result", package
         return "result", failures.max_attempts_reached(package, attempt, conf.max_attempts)
-    return "task", package
+    return "task", parcel
 
 
 BACKOFF_CAP = 10.0
@@ -62,6 +64,14 @@ def backoff(failures: int, poll: float) -> float:
     doubling up to :data:`BACKOFF_CAP`, so a broker outage is neither hammered nor
     noticed late once it is over."""
     return min(BACKOFF_CAP, max(poll, 0.5) * 2 ** min(failures - 1, 16))
+
+
+def prefetch_limit(conf, broker) -> int:
+    """Most packages one dequeue may take: ``bulk`` if set (djq's default leaves it unset:
+    as many as ``queue_limit`` has room for), within the broker's ``max_bulk``."""
+    most = int(conf.bulk or conf.queue_limit or 1)
+    max_bulk = getattr(broker.capabilities, "max_bulk", None)
+    return max(1, min(most, max_bulk) if max_bulk else most)
 
 
 def pusher(channel, stop_event) -> None:
@@ -78,8 +88,13 @@ def pusher(channel, stop_event) -> None:
     broker = get_broker()
     logger.info("%s pushing tasks at %s", name, os.getpid())
     blocking = bool(getattr(broker.capabilities, "blocking", False))
+    most = prefetch_limit(conf, broker)
     failed = 0  # dequeue errors in a row
     while not stop_event.is_set() and alive():
+        room = channel.room(most, stop_event, alive)
+        if not room:
+            continue
+        broker.bulk = room
         try:
             deliveries = broker.dequeue()
         except Exception as exc:
@@ -101,10 +116,9 @@ def pusher(channel, stop_event) -> None:
             if not blocking:
                 stop_event.wait(float(conf.poll))
             continue
-        for delivery in deliveries:
-            message = unpack(delivery, broker, conf)
-            # A message not handed over stays unacknowledged: the broker redelivers it.
-            if message is not None and not channel.put(message, alive=alive):
-                break
+        items = [item for item in (unpack(d, broker, conf) for d in deliveries) if item]
+        # What is not handed over stays unacknowledged: the broker redelivers it.
+        if items and not channel.put_many(items, alive=alive):
+            break
     broker.close()
     logger.info("%s stopped pushing tasks", name)

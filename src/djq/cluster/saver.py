@@ -1,7 +1,7 @@
 """The monitor process (the spec's "Monitor"): save results in batches, then acknowledge.
 
-A batch is whatever has arrived on the result queue: the first result, then everything
-that follows within ``BATCH_DELAY`` seconds, at most ``BATCH_SIZE``. The batch is saved
+A batch is whatever has arrived on the result queue by the time the previous one is saved
+(at least one result, at most about ``BATCH_SIZE``). The batch is saved
 with :func:`djq.results.save_results` (one transaction), and only then acknowledged on the
 broker with one ``acknowledge_many``:
 
@@ -30,33 +30,49 @@ from djq.cluster.context import bootstrap
 logger = logging.getLogger("djq")
 
 BATCH_SIZE = 500
-BATCH_DELAY = 0.05
+LINGER = 0.002
 SAVE_TRIES = 3
 ACK_RETRY_LIMIT = 30.0
 ACK_BACKOFF_CAP = 5.0
 
 
-def collect(result_q) -> tuple[list[dict], bool]:
-    """Block for one result, then take what follows; ``(batch, stop)``."""
+def collect(result_q, linger: float = 0.0) -> tuple[list[dict], bool]:
+    """Block for results, then take whatever else is already there; ``(batch, stop)``.
+
+    At a low rate each result is saved at once. Under load results pile up while a batch
+    is being saved, so the next batch is bigger; ``linger`` (the saver passes
+    ``LINGER`` while batches hold more than one result, i.e. during a burst) waits that
+    much once more for stragglers, fewer transactions for the same results."""
     batch, stop = [], False
     try:
         item = result_q.get(timeout=1.0)
     except queue.Empty:
         return batch, stop
-    end = time.monotonic() + BATCH_DELAY
     while True:
         if item is None:
             stop = True
             break
-        batch.append(pickle.loads(item) if isinstance(item, bytes) else item)
-        left = end - time.monotonic()
-        if len(batch) >= BATCH_SIZE or left <= 0:
+        batch.extend(_results(item))
+        if len(batch) >= BATCH_SIZE:
             break
         try:
-            item = result_q.get(timeout=min(left, 0.005))
+            item = result_q.get_nowait()
         except queue.Empty:
-            break
+            if not linger:
+                break
+            try:
+                item = result_q.get(timeout=linger)
+            except queue.Empty:
+                break
+            linger = 0.0
     return batch, stop
+
+
+def _results(item) -> list[dict]:
+    """A worker's pickled list, or the sentinel's own list of packages."""
+    if isinstance(item, bytes):
+        item = pickle.loads(item)
+    return item if isinstance(item, list) else [item]
 
 
 def acknowledgeable(package: dict, conf) -> bool:
@@ -154,10 +170,12 @@ def saver(result_q) -> None:
     broker = get_broker()
     reporters = build_reporters(conf)
     logger.info("%s monitoring at %s", name, os.getpid())
+    linger = 0.0
     while True:
-        batch, stop = collect(result_q)
+        batch, stop = collect(result_q, linger)
         if batch:
             save_batch(batch, broker, conf, reporters)
+        linger = LINGER if len(batch) > 1 else 0.0
         if stop or (not batch and parent is not None and not parent.is_alive()):
             break
     close_reporters(reporters)  # deliver what they still hold, briefly

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
+import pickle
 import signal
 import socket
 import time
@@ -21,12 +22,16 @@ from multiprocessing.connection import wait
 
 from djq.cluster import failures
 from djq.cluster.context import bootstrap, pool_context
+from djq.cluster.parcel import package_of
 from djq.cluster.pool import WorkerSlot, start_monitor, start_pusher, start_worker
 from djq.cluster.scheduling import run_scheduler
-from djq.cluster.worker import RETIRING
-from djq.status import IDLE, STARTING, STOPPED, STOPPING, WORKING, Stat
+from djq.cluster.outbox import RETIRING, unpack_results
+from djq.cluster.worker import PILL
+from djq.status import IDLE, STARTING, STOPPED, STOPPING, WORKING, Stat, expiry
 
 logger = logging.getLogger("djq")
+
+MAX_BATCH = 64  # tasks handed to one worker at once
 
 
 def sentinel(cluster_id: int, tob: float, start_event, stop_event, force_event) -> None:
@@ -94,12 +99,14 @@ class Sentinel:
         objects.append(self.monitor.sentinel)
         if not self.stopping_pusher:
             objects.append(feed.process.sentinel)
-        if not feed.exhausted and not feed.pending and any(w.idle for w in self.workers):
+        # The pusher's channel is read only when a worker can take work: meanwhile its
+        # messages pile up in the pipe (bounded by queue_limit) and go out as one batch.
+        if not feed.exhausted and any(w.idle for w in self.workers):
             objects.append(feed.channel.reader)
         ready = set(wait(objects, timeout))
         for w in self.workers:
             if w.conn is not None and w.conn in ready:
-                self.receive(w)
+                self.receive(w, drain=False)
         self.dispatch()
         for w in self.workers:
             if w.process is not None and w.process.sentinel in ready:
@@ -112,10 +119,16 @@ class Sentinel:
             self.guard()
 
     stopping_pusher = False
+    last_stat: tuple | None = None  # what write_stat() last published, and when
+    last_stat_at = 0.0
 
-    def receive(self, w: WorkerSlot) -> None:
-        """Forward finished packages (still pickled) from a worker to the monitor."""
-        while w.conn is not None and w.conn.poll(0):
+    def receive(self, w: WorkerSlot, drain: bool = True) -> None:
+        """Forward finished packages (still pickled, as the worker sent them) to the
+        monitor, and drop them from the worker's batch. ``drain=False``: the one message
+        ``wait()`` saw (anything after it wakes the next ``wait()``: fewer system calls)."""
+        first = not drain
+        while w.conn is not None and (first or (drain and w.conn.poll(0))):
+            first = False
             try:
                 data = w.conn.recv_bytes()
             except (EOFError, OSError):
@@ -125,37 +138,46 @@ class Sentinel:
             if data == RETIRING:
                 w.retiring = True
                 continue
-            self.result_q.put(data)
-            w.task = None
+            count, blob = unpack_results(data)
+            for _ in range(min(count, len(w.batch))):
+                w.batch.popleft()
+            w.reported += count
+            self.result_q.put(blob)
 
     def dispatch(self) -> None:
-        """Hand queued tasks to idle workers; forward the pusher's own failures."""
+        """Take what the pusher sent; hand it to idle workers, a fair share each."""
         feed = self.feed
-        while True:
-            if not feed.pending:
-                if feed.exhausted or not feed.channel.poll(0):
-                    return
-                try:
-                    feed.pending.append(feed.channel.get())
-                except (EOFError, OSError):
-                    feed.exhausted = True  # the pusher is gone (maybe mid-message)
-                    return
-            kind, package = feed.pending[0]
-            if kind == "result":
-                feed.pending.popleft()
-                self.result_q.put(package)
-                continue
-            idle = next((w for w in self.workers if w.idle), None)
-            if idle is None:
-                return
+        idle = [w for w in self.workers if w.idle]
+        if not idle:
+            return
+        while not feed.exhausted and feed.channel.poll(0):
             try:
-                idle.conn.send(package)
+                items = feed.channel.get()
+            except (EOFError, OSError):
+                feed.exhausted = True  # the pusher is gone (maybe mid-message)
+                break
+            results = [item for kind, item in items if kind == "result"]
+            if results:  # recorded by the pusher (max_attempts): straight to the monitor
+                self.result_q.put(results)
+                feed.channel.release(len(results))
+            feed.pending.extend(item for kind, item in items if kind == "task")
+            feed.held += len(items) - len(results)
+        for n, w in enumerate(idle):
+            if not feed.pending:
+                return
+            share = min(MAX_BATCH, -(-len(feed.pending) // (len(idle) - n)))
+            batch = [feed.pending.popleft() for _ in range(min(share, len(feed.pending)))]
+            try:
+                w.conn.send_bytes(pickle.dumps(batch, pickle.HIGHEST_PROTOCOL))
             except (BrokenPipeError, OSError):
-                idle.conn.close()
-                idle.conn = None  # its exit is handled by worker_exited
+                feed.pending.extendleft(reversed(batch))
+                w.conn.close()
+                w.conn = None  # its exit is handled by worker_exited
                 continue
-            feed.pending.popleft()
-            idle.task = package
+            w.batch.extend(batch)
+            released = min(len(batch), feed.held)
+            feed.channel.release(released)
+            feed.held -= released
 
     # -- guarding ---------------------------------------------------------------------------
     def guard(self) -> None:
@@ -163,7 +185,7 @@ class Sentinel:
         self.next_guard = now + float(self.conf.guard_cycle)
         for w in self.workers:
             deadline = w.deadline.value if w.deadline is not None else 0.0
-            if w.task is not None and deadline and now > deadline and w.process.is_alive():
+            if w.batch and deadline and now > deadline and w.process.is_alive():
                 self.time_out(w)
         for w in self.workers:
             if w.process is not None and not w.process.is_alive():
@@ -173,32 +195,42 @@ class Sentinel:
         self.write_stat()
 
     def time_out(self, w: WorkerSlot) -> None:
-        timeout = w.task.get("timeout") or self.conf.timeout
+        index = w.running()
+        package = package_of(w.batch[index], self.conf) if index is not None else {}
         logger.error("%s timed out running task %s (%s) after %s seconds; terminating it",
-                     w.process.name, w.task.get("name"), w.task.get("id"), timeout)
+                     w.process.name, package.get("name"), package.get("id"),
+                     package.get("timeout") or self.conf.timeout)
         w.process.kill()
         w.process.join(5)
-        self.receive(w)  # a result that made it out just in time wins
-        if w.task is not None:
-            self.result_q.put(failures.timed_out(w.task, timeout))
-            w.task = None
         w.timed_out = True
         self.worker_exited(w)
 
     def worker_exited(self, w: WorkerSlot) -> None:
         if w.process is None or w.process.is_alive():
             return
-        self.receive(w)  # results sent before it left (a recycled worker's last one)
+        self.receive(w)  # results sent before it left (a recycled worker's last ones win)
         w.process.join()
         code, name = w.process.exitcode, w.process.name
-        if w.task is not None:
-            logger.error("%s died (exit code %s) while running task %s (%s)%s", name, code,
-                         w.task.get("name"), w.task.get("id"),
-                         "; the broker will deliver it again" if self.receipts else "")
-            if self.receipts:
-                self.result_q.put(failures.worker_died_notice(w.task, code))
+        index = w.running()
+        if index is not None:
+            package = package_of(w.batch[index], self.conf)
+            del w.batch[index]
+            if w.timed_out:
+                timeout = package.get("timeout") or self.conf.timeout
+                self.result_q.put([failures.timed_out(package, timeout)])
             else:
-                self.result_q.put(failures.worker_died(w.task, code))
+                logger.error("%s died (exit code %s) while running task %s (%s)%s", name,
+                             code, package.get("name"), package.get("id"),
+                             "; the broker will deliver it again" if self.receipts else "")
+                if self.receipts:
+                    self.result_q.put([failures.worker_died_notice(package, code)])
+                else:
+                    self.result_q.put([failures.worker_died(package, code)])
+        if w.batch:
+            # Not begun, or run with results that never came back (at-least-once: they
+            # run again): to the front of the line, for the other workers.
+            self.feed.pending.extendleft(reversed(w.batch))
+            w.batch.clear()
         if w.conn is not None:
             w.conn.close()
         if w.pill:
@@ -217,7 +249,7 @@ class Sentinel:
         old.process.join()
         old.channel.close()  # may hold half a message; its tasks come back from the broker
         self.feed = start_pusher(self.ctx, self.conf.queue_limit)
-        self.feed.pending = old.pending
+        self.feed.pending = old.pending  # they hold no slot of the new channel
         self.reincarnations += 1
         logger.error("reincarnated pusher %s after sudden death", self.feed.process.name)
 
@@ -250,7 +282,7 @@ class Sentinel:
                     if w.idle:
                         w.pill = True
                         try:
-                            w.conn.send(None)
+                            w.conn.send_bytes(PILL)
                         except OSError:
                             pass
             if all(w.process is None for w in self.workers):
@@ -279,21 +311,31 @@ class Sentinel:
     # -- stats --------------------------------------------------------------------------------
     def write_stat(self) -> None:
         status = self.status
-        busy = any(w.task is not None for w in self.workers)
-        task_q = self.feed.channel.qsize() + len(self.feed.pending)
+        busy = any(w.batch for w in self.workers)
+        # qsize() counts the slots taken: the channel's items and pending ones holding one.
+        task_q = self.feed.channel.qsize() + len(self.feed.pending) - self.feed.held
         if status == IDLE and (busy or task_q):
             status = WORKING
         try:
             done_q = self.result_q.qsize()
         except (NotImplementedError, OSError):
             done_q = 0
+        workers = [w.process.pid for w in self.workers if w.process is not None]
+        state = (status, self.feed.process.pid, self.monitor.pid, tuple(workers),
+                 self.reincarnations, task_q, done_q)
+        now = time.monotonic()
+        # An unchanged Stat is rewritten only when a third of its expiry has passed: an
+        # idle cluster writes once a second instead of every guard cycle.
+        if state == self.last_stat and now - self.last_stat_at < expiry(self.conf) / 3:
+            return
         stat = Stat(
             cluster_id=self.cluster_id, host=socket.gethostname(), name=self.conf.name,
             sentinel=os.getpid(), pusher=self.feed.process.pid, monitor=self.monitor.pid,
-            workers=[w.process.pid for w in self.workers if w.process is not None],
-            status=status, reincarnations=self.reincarnations, tob=self.tob,
-            task_q_size=task_q, done_q_size=done_q, queue_limit=self.conf.queue_limit)
+            workers=workers, status=status, reincarnations=self.reincarnations,
+            tob=self.tob, task_q_size=task_q, done_q_size=done_q,
+            queue_limit=self.conf.queue_limit)
         try:
             stat.save(self.conf)
+            self.last_stat, self.last_stat_at = state, now
         except Exception as exc:  # monitoring must never take the cluster down
             logger.warning("Could not write the cluster's Stat: %r", exc)

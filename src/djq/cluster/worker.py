@@ -1,14 +1,19 @@
-"""The worker process: run the tasks the sentinel hands it, one at a time.
+"""The worker process: run the tasks the sentinel hands it, in batches, one at a time.
 
 Protocol over the worker's private duplex pipe (no lock shared with any other worker):
 
-* sentinel -> worker: a package dict to run, or ``None`` (the poison pill: stop).
-* worker -> sentinel: the executed package (``success``, ``result``, ``stopped`` set).
+* sentinel -> worker: a pickled list of :class:`~djq.cluster.parcel.Parcel` to run in
+  order, or pickled ``None`` (the poison pill: stop).
+* worker -> sentinel: executed packages (``success``, ``result``, ``stopped`` set), in the
+  order they ran, several to a message, or ``RETIRING`` (see :mod:`djq.cluster.outbox`).
 
-Before running a task the worker publishes its deadline (``time.monotonic()`` seconds,
-``0`` for none) in shared memory; the sentinel kills it when the deadline passes.
-It leaves by itself after ``recycle`` tasks or when its RSS passes ``max_rss`` (KiB);
-the sentinel then starts a fresh one in its place.
+Results go back when the batch is done, and sooner when a finished result has waited
+``FLUSH_AFTER`` seconds (a long task does not hold back its batch-mates' results).
+Before running each task the worker counts it in ``started`` and publishes its deadline
+(``time.monotonic()`` seconds, ``0`` for none) in shared memory: the sentinel kills it
+when the deadline passes and, from ``started``, knows which task of the batch was running.
+It leaves by itself after ``recycle`` tasks or when its RSS passes ``max_rss`` (KiB); the
+sentinel then starts a fresh one in its place and hands the rest of its batch to others.
 """
 
 from __future__ import annotations
@@ -21,8 +26,11 @@ from multiprocessing import current_process
 
 from djq.cluster.affinity import apply_affinity
 from djq.cluster.context import bootstrap
+from djq.cluster.outbox import Outbox
 
 logger = logging.getLogger("djq")
+
+PILL = pickle.dumps(None)  # the poison pill: stop
 
 
 def rss_kib() -> int | None:
@@ -39,9 +47,6 @@ def rss_kib() -> int | None:
             return None
 
 
-RETIRING = b"retiring"  # sent just before a recycling worker's last result
-
-
 def retire_reason(done: int, conf, name: str) -> str | None:
     """Why this worker should leave now (``recycle`` reached, RSS over ``max_rss``)."""
     if conf.recycle and done >= conf.recycle:
@@ -54,46 +59,51 @@ def retire_reason(done: int, conf, name: str) -> str | None:
     return None
 
 
-def worker(conn, deadline, slot: int) -> None:
-    """Process target. ``deadline`` is a shared double; ``slot`` the 1-based pool index."""
+def run_parcel(parcel, conf, deadline) -> dict:
+    """Deserialize and run one parcel; an unreadable body is a recorded failure."""
+    from djq.cluster.parcel import open_parcel, unreadable
+    from djq.execution import run_package
+    from djq.signing import UnreadablePackage
+
+    try:
+        package = open_parcel(parcel, conf)
+    except UnreadablePackage as exc:
+        return unreadable(parcel, exc)
+    timeout = package.get("timeout") or conf.timeout
+    deadline.value = time.monotonic() + timeout if timeout else 0.0
+    run_package(package)
+    deadline.value = 0.0
+    return package
+
+
+def worker(conn, deadline, started, slot: int) -> None:
+    """Process target. ``deadline`` is a shared double, ``started`` a shared counter of
+    tasks begun; ``slot`` the 1-based pool index."""
     bootstrap()
     from django.db import close_old_connections
 
     from djq.conf import conf
-    from djq.execution import format_error, run_package
 
     name = current_process().name
     apply_affinity(slot, conf.cpu_affinity)
     logger.info("%s ready for work at %s", name, os.getpid())
     done = 0
+    outbox = Outbox(conn)
     while True:
         try:
-            package = conn.recv()
+            batch = pickle.loads(conn.recv_bytes())
         except (EOFError, OSError):
             break  # the sentinel is gone
-        if package is None:
+        if batch is None:
             break
-        timeout = package.get("timeout") or conf.timeout
-        deadline.value = time.monotonic() + timeout if timeout else 0.0
-        run_package(package)
-        deadline.value = 0.0
-        close_old_connections()
-        try:
-            data = pickle.dumps(package, pickle.HIGHEST_PROTOCOL)
-        except Exception as exc:  # a result that cannot travel becomes a failure
-            package["result"] = f"The task's result cannot be pickled: {format_error(exc)}"
-            package["success"] = False
-            data = pickle.dumps(package, pickle.HIGHEST_PROTOCOL)
-        done += 1
-        leaving = retire_reason(done, conf, name)
-        try:
+        for index, parcel in enumerate(batch):
+            started.value += 1
+            outbox.add(run_parcel(parcel, conf, deadline))
+            close_old_connections()
+            done += 1
+            leaving = retire_reason(done, conf, name)
+            if (leaving or index == len(batch) - 1) and not outbox.flush(bool(leaving)):
+                return
             if leaving:
-                # Say so before the result: the sentinel must not hand this worker
-                # another task in the moment between its last result and its exit.
-                conn.send_bytes(RETIRING)
-            conn.send_bytes(data)
-        except (BrokenPipeError, OSError):
-            break
-        if leaving:
-            return
+                return  # the sentinel hands the rest of the batch to other workers
     logger.info("%s stopped doing work", name)
