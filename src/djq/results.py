@@ -21,7 +21,7 @@ import logging
 from typing import Any, Iterable
 
 from django.core.cache import caches
-from django.db import router, transaction
+from django.db import IntegrityError, router, transaction
 from picklefield.fields import dbsafe_encode
 
 from djq.conf import Conf, conf as default_conf
@@ -152,6 +152,16 @@ def _save_rows(packages: list[dict], conf: Conf) -> None:
     for package in packages:
         rows[package["id"]] = task_row(package)  # a batch may hold one id twice: last wins
     db = router.db_for_write(Task)
+    if all((p.get("attempt") or 1) == 1 for p in packages):
+        # First deliveries have no earlier result: one INSERT, no lookup. A broker that
+        # does not count deliveries may still hand one over twice: the careful way below.
+        try:
+            with transaction.atomic(using=db):
+                Task.objects.using(db).bulk_create(list(rows.values()), batch_size=500)
+                _prune_if_due(db, conf, rows.values())
+            return
+        except IntegrityError:
+            pass
     with transaction.atomic(using=db):
         existing = dict(Task.objects.using(db).filter(pk__in=list(rows))
                         .values_list("pk", "success"))
@@ -164,8 +174,12 @@ def _save_rows(packages: list[dict], conf: Conf) -> None:
             Task.objects.using(db).bulk_update(
                 redo, ["result", "success", "stopped", "started", "attempt_count", "args",
                        "kwargs"])
-        if conf.save_limit > 0 and any(row.success for row in new):
-            _prune_successes(db, conf.save_limit)
+        _prune_if_due(db, conf, new)
+
+
+def _prune_if_due(db: str, conf: Conf, new) -> None:
+    if conf.save_limit > 0 and any(row.success for row in new):
+        _prune_successes(db, conf.save_limit)
 
 
 def _prune_successes(db: str, limit: int) -> None:
