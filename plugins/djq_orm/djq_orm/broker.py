@@ -91,8 +91,11 @@ class OrmBroker(Broker):
                 cursor.execute("SELECT pg_notify(%s, '')", [channel_name(self.list_key)])
 
     def dequeue(self) -> list[Delivery] | None:
-        limit = max(int(self.conf.bulk or 1), 1)
+        limit = self.bulk
         connection = connections[self.alias]
+        if self._waiter is None:
+            self._waiter = waiter_for(connection.vendor, self.list_key)
+        self._waiter.arm(connection)  # before the claim, so no enqueue slips between
         rows = self._claim(connection, limit)
         if not rows and self._wait(connection):
             rows = self._claim(connection, limit)
@@ -100,8 +103,6 @@ class OrmBroker(Broker):
 
     def _wait(self, connection) -> bool:
         """Block up to ``poll`` seconds for new work (see :mod:`djq_orm.wakeups`)."""
-        if self._waiter is None:
-            self._waiter = waiter_for(connection.vendor, self.list_key)
         return self._waiter.wait(connection, float(self.conf.poll))
 
     def _claim(self, connection, limit: int) -> list[tuple]:

@@ -25,6 +25,9 @@ def channel_name(list_key: str) -> str:
 
 
 class SleepWaiter:
+    def arm(self, connection) -> None:
+        pass
+
     def wait(self, connection, timeout: float) -> bool:
         time.sleep(timeout)
         return True
@@ -44,6 +47,13 @@ class SqliteWaiter:
         self.seen: tuple[int, int] | None = None  # (id of the raw connection, version)
         self.active = time.monotonic()
         self.interval = self.fast
+
+    def arm(self, connection) -> None:
+        """Note the version before the claim: a commit between the claim and the wait
+        then ends the wait at once instead of going unnoticed until ``timeout``."""
+        connection.ensure_connection()
+        raw = connection.connection
+        self.seen = (id(raw), raw.execute("PRAGMA data_version").fetchone()[0])
 
     def wait(self, connection, timeout: float) -> bool:
         connection.ensure_connection()
@@ -73,13 +83,19 @@ class PostgresWaiter:
         self.channel = channel
         self.listening_on: int | None = None
 
-    def wait(self, connection, timeout: float) -> bool:
+    def arm(self, connection) -> None:
+        """``LISTEN`` before the claim (once per connection): a notification sent between
+        the claim and the wait is kept for the wait."""
         connection.ensure_connection()
         raw = connection.connection
         if self.listening_on != id(raw):
             with connection.cursor() as cursor:
                 cursor.execute(f"LISTEN {self.channel}")
             self.listening_on = id(raw)
+
+    def wait(self, connection, timeout: float) -> bool:
+        self.arm(connection)
+        raw = connection.connection
         if hasattr(raw, "notifies") and callable(raw.notifies):  # psycopg 3
             return any(True for _ in raw.notifies(timeout=timeout, stop_after=1))
         ready, _, _ = select.select([raw], [], [], timeout)  # psycopg2

@@ -92,3 +92,25 @@ def test_sqlite_waiter_backs_off_when_idle_and_speeds_up_on_work(tmp_path):
     other.execute("INSERT INTO t VALUES (1)")
     assert waiter.wait(mine, 5) is True
     assert waiter.interval == SqliteWaiter.fast
+
+
+def test_sqlite_commit_between_claim_and_wait_is_not_missed(tmp_path):
+    """The broker arms the waiter before it claims: a commit that lands after the claim
+    and before the wait ends the wait at once (it used to wait out ``poll``)."""
+    import sqlite3
+
+    from djq_orm.wakeups import SqliteWaiter
+
+    class Conn:
+        def __init__(self, path):
+            self.connection = sqlite3.connect(path, isolation_level=None)
+
+        def ensure_connection(self):
+            pass
+
+    path = str(tmp_path / "r.sqlite3")
+    waiter, mine, other = SqliteWaiter(), Conn(path), sqlite3.connect(path, isolation_level=None)
+    other.execute("CREATE TABLE t (x)")
+    waiter.arm(mine)
+    other.execute("INSERT INTO t VALUES (1)")  # the enqueue, after the (empty) claim
+    assert waiter.wait(mine, LONG_POLL) is True
