@@ -14,7 +14,8 @@ Claims are single statements, so two consumers never take the same row inside ``
   changed it.
 
 An empty queue is waited on, not polled: see :mod:`djq_orm.wakeups` (LISTEN/NOTIFY on
-PostgreSQL, ``PRAGMA data_version`` on SQLite); ``dequeue`` blocks for at most ``poll``.
+PostgreSQL, ``PRAGMA data_version`` on SQLite); ``dequeue`` blocks for at most a second
+when the database can wake it, else ``poll``.
 
 All queries use the ``orm`` database alias explicitly, so a router that sends reads to a
 replica never serves the queue from it (``has_replica`` is accepted for compatibility).
@@ -102,8 +103,10 @@ class OrmBroker(Broker):
         return [Delivery(pk, payload, attempts) for pk, payload, attempts in sorted(rows)] or None
 
     def _wait(self, connection) -> bool:
-        """Block up to ``poll`` seconds for new work (see :mod:`djq_orm.wakeups`)."""
-        return self._waiter.wait(connection, float(self.conf.poll))
+        """Block until new work may be there, or the waiter's timeout for ``poll``
+        (see :mod:`djq_orm.wakeups`)."""
+        timeout = self._waiter.timeout(float(self.conf.poll), float(self.conf.retry))
+        return self._waiter.wait(connection, timeout)
 
     def _claim(self, connection, limit: int) -> list[tuple]:
         """Claim up to ``limit`` rows: ``[(id, payload, attempts), ...]``."""

@@ -1,13 +1,17 @@
 """Waiting for new work without polling the queue table.
 
 The pusher would otherwise sleep ``poll`` seconds (0.2 by default) whenever the queue is
-empty, so a task enqueued into an idle cluster waited 100 ms on average. A waiter blocks
-for at most ``poll`` seconds and returns as soon as work may have arrived:
+empty, so a task enqueued into an idle cluster waited 100 ms on average. A waiter returns
+as soon as work may have arrived, and otherwise after ``timeout(poll, retry)`` s: ``poll``
+for the sleeping fallback, ``IDLE_WAIT`` (1 s; a quarter of ``retry`` if that is shorter)
+for the two that are woken by the database (a claim then only picks up leases that ran out — ``retry`` is seconds — so an
+idle cluster claims once a second instead of five times, and a stop is heard within a
+second, as with the Redis broker's blocking read):
 
 * PostgreSQL: ``LISTEN`` on a channel per queue; enqueueing sends ``pg_notify`` in the
   same statement as the ``INSERT`` (delivered at commit, when the row becomes visible).
 * SQLite: ``PRAGMA data_version`` changes when another connection commits; reading it is a
-  few microseconds and touches no table: every 2 ms while busy, backing off to 50 ms when
+  few microseconds and touches no table: every 2 ms while busy, backing off to 100 ms when
   idle.
 * Other databases: sleep ``poll`` (the spec's behaviour).
 """
@@ -24,7 +28,20 @@ def channel_name(list_key: str) -> str:
     return "djq_" + hashlib.sha1(list_key.encode()).hexdigest()[:20]
 
 
+IDLE_WAIT = 1.0
+
+
+def idle_wait(poll: float, retry: float) -> float:
+    """How long a woken-by-the-database wait lasts: ``IDLE_WAIT``, shorter for a short
+    ``retry`` (a quarter of it, so an expired lease is not picked up late), never
+    shorter than ``poll``."""
+    return max(poll, min(IDLE_WAIT, retry / 4))
+
+
 class SleepWaiter:
+    def timeout(self, poll: float, retry: float) -> float:
+        return poll
+
     def arm(self, connection) -> None:
         pass
 
@@ -41,7 +58,10 @@ class SqliteWaiter:
     one is woken within milliseconds.
     """
 
-    fast, slow, busy_for = 0.002, 0.05, 1.0
+    fast, slow, busy_for = 0.002, 0.1, 1.0
+
+    def timeout(self, poll: float, retry: float) -> float:
+        return idle_wait(poll, retry)
 
     def __init__(self) -> None:
         self.seen: tuple[int, int] | None = None  # (id of the raw connection, version)
@@ -82,6 +102,9 @@ class PostgresWaiter:
     def __init__(self, channel: str) -> None:
         self.channel = channel
         self.listening_on: int | None = None
+
+    def timeout(self, poll: float, retry: float) -> float:
+        return idle_wait(poll, retry)
 
     def arm(self, connection) -> None:
         """``LISTEN`` before the claim (once per connection): a notification sent between
