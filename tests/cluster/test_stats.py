@@ -68,3 +68,28 @@ def test_entries_expire(file_cache):
 def test_unknown_fields_and_garbage_are_tolerated():
     assert Stat.from_json('{"cluster_id": 3, "new_field": 1}').cluster_id == 3
     assert Stat.from_json("not json") is None
+
+
+def test_index_is_refreshed_every_few_seconds_not_on_every_write(file_cache, monkeypatch):
+    """Steady state: one cache write per Stat; the index entry (pruned long after the Stat
+    expires) is rewritten every INDEX_REFRESH seconds, and a cluster dropped from it by a
+    racing writer comes back then."""
+    from django.core.cache import caches
+
+    from djq.stats import cache as cache_store
+
+    store = get_store()
+    stat = Stat(cluster_id=21, host="h")
+    stat.save()
+    writes = []
+    real_set = caches["default"].set
+    monkeypatch.setattr(caches["default"], "set",
+                        lambda key, *a, **k: (writes.append(key), real_set(key, *a, **k)))
+    stat.save()
+    assert writes == [Stat.key(conf, "h", 21)]
+    caches["default"].delete(store.index_key)  # a racing writer dropped us
+    assert Stat.get_all() == []
+    now = time.time()
+    monkeypatch.setattr(cache_store.time, "time", lambda: now + cache_store.INDEX_REFRESH + 1)
+    stat.save()
+    assert [s.cluster_id for s in Stat.get_all()] == [21]
