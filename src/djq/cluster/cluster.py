@@ -1,24 +1,40 @@
 """``Cluster``: the spec's API over a sentinel process.
 
-``start()`` spawns the sentinel (which spawns everything else) and returns once it is
+``start()`` spawns the sentinel (which starts everything else) and returns once it is
 running; ``stop()`` runs the stop procedure and waits for it. :meth:`Cluster.run` is what
-``manage.py qcluster`` does: start, then stop on SIGTERM or SIGINT; a second signal
-forces the exit.
+``manage.py qcluster`` does: the sentinel in the calling process, until SIGTERM or SIGINT;
+a second signal forces the exit.
 """
 
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import os
 import signal
 import socket
 import time
+from contextlib import contextmanager
 
 from djq.cluster.context import name_process, sentinel_context
-from djq.cluster.sentinel import sentinel
+from djq.cluster.sentinel import Sentinel, sentinel
 from djq.status import STARTING, STOPPED, STOPPING, Stat
 
 logger = logging.getLogger("djq")
+
+
+@contextmanager
+def _named_as_sentinel():
+    """The spec's names in the logs whichever process runs the sentinel: it is
+    ``Process-1`` and its children ``Process-1:N``. multiprocessing derives a child's name
+    from its parent's ``_identity`` (a private attribute, stable since Python 2.6)."""
+    process = multiprocessing.current_process()
+    saved = process.name, process._identity
+    process.name, process._identity = "Process-1", (1,)
+    try:
+        yield
+    finally:
+        process.name, process._identity = saved
 
 
 class Cluster:
@@ -104,25 +120,31 @@ class Cluster:
 
     # -- the qcluster command ---------------------------------------------------------------
     def run(self) -> int:
-        """Start, wait for SIGTERM/SIGINT, stop. A second signal forces the exit.
-        Returns the sentinel's exit code."""
+        """Run until SIGTERM/SIGINT, then stop; a second signal forces the exit. Returns
+        the exit code (0, or 1 if the sentinel failed).
+
+        Unlike :meth:`start`, the sentinel runs in *this* process: ``manage.py qcluster``
+        has nothing else to do meanwhile, and a spawned sentinel would be one more Python
+        interpreter with Django imported (~55 MB). Its pool still comes from the fork
+        server, so nothing forks this process, whatever threads it has."""
         signals = (signal.SIGTERM, signal.SIGINT)
         previous = {s: signal.getsignal(s) for s in signals}
         for sig in signals:
             signal.signal(sig, self._on_signal)
+        self.tob = time.time()
+        logger.info("Q Cluster-%s starting.", self.pid)
         try:
-            self.start(wait=None)
-            while self.sentinel.is_alive():
-                self.sentinel.join(0.5)
-            if self.stop_event.is_set():
-                logger.info("Q Cluster-%s has stopped.", self.pid)
-            else:
-                logger.error("Q Cluster-%s sentinel exited (code %s).", self.pid,
-                             self.sentinel.exitcode)
-            return self.sentinel.exitcode or 0
+            with _named_as_sentinel():
+                Sentinel(self.pid, self.tob, self.start_event, self.stop_event,
+                         self.force_event, announce=True).run()
+        except Exception:
+            logger.exception("Q Cluster-%s sentinel failed", self.pid)
+            return 1
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
+        logger.info("Q Cluster-%s has stopped.", self.pid)
+        return 0
 
     def _on_signal(self, signum, _frame) -> None:
         if not self.stop_event.is_set():

@@ -3,9 +3,11 @@
 Two explicit contexts, never the platform default (``fork`` from a process that may run
 threads is unsafe and warns on Python 3.12+):
 
-* The **sentinel** is started with ``spawn``: a fresh interpreter that takes the caller's
-  environment and ``sys.path`` *at start time*, so a cluster started from a long-lived
-  process (a test run, an embedding application) sees the current settings module.
+* ``Cluster.start()`` starts the **sentinel** with ``spawn``: a fresh interpreter that takes
+  the caller's environment and ``sys.path`` *at start time*, so a cluster started from a
+  long-lived process (a test run, an embedding application) sees the current settings
+  module. ``manage.py qcluster`` (``Cluster.run()``) runs the sentinel in its own process
+  instead: one interpreter fewer.
 * The sentinel starts its **pool** (workers, pusher, monitor) with ``forkserver``,
   preloading :mod:`djq.cluster.preload`, which runs ``django.setup()`` once in the fork
   server. Every worker forks from that warmed-up, single-threaded process: reincarnation

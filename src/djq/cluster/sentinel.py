@@ -48,7 +48,8 @@ def sentinel(cluster_id: int, tob: float, start_event, stop_event, force_event) 
 
 
 class Sentinel:
-    def __init__(self, cluster_id, tob, start_event, stop_event, force_event) -> None:
+    def __init__(self, cluster_id, tob, start_event, stop_event, force_event,
+                 announce: bool = False) -> None:
         from djq.brokers import broker_class
         from djq.conf import conf
 
@@ -56,6 +57,7 @@ class Sentinel:
         self.cluster_id, self.tob = cluster_id, tob
         self.start_event, self.stop_event, self.force_event = start_event, stop_event, force_event
         self.name = current_process().name
+        self.announce = announce  # log "running" (in the main process: nobody else does)
         self.receipts = bool(broker_class(conf).capabilities.receipts)
         self.status = STARTING
         self.reincarnations = 0
@@ -74,6 +76,8 @@ class Sentinel:
         self.status = IDLE
         self.write_stat()
         self.start_event.set()
+        if self.announce:
+            logger.info("Q Cluster-%s running.", self.cluster_id)
         try:
             while not self.should_stop():
                 self.step()
