@@ -4,10 +4,10 @@
 
 1. collates iterable members (in the cache) and, when a set is complete, turns it into
    one result for the ``async_iter`` id;
-2. writes every database result of the batch in **one transaction** (new rows with one
+2. writes ``cached`` results to the Django cache named by ``Q_CLUSTER['cache']``;
+3. writes every database result of the batch in **one transaction** (new rows with one
    ``bulk_create``; a redelivered task whose earlier run failed is updated, one whose
    earlier run succeeded is left alone, as the spec says);
-3. writes ``cached`` results to the Django cache named by ``Q_CLUSTER['cache']``;
 4. prunes successes past ``save_limit`` with one indexed query per batch;
 5. then, for each result, runs its hook and enqueues the next link of its chain.
 
@@ -18,7 +18,7 @@ and chains run afterwards and their errors are logged, never raised.
 from __future__ import annotations
 
 import logging
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from django.core.cache import caches
 from django.db import IntegrityError, router, transaction
@@ -108,11 +108,15 @@ class CacheWriteLost(RuntimeError):
 
 # -- the batch --------------------------------------------------------------------------------
 def save_results(packages: list[dict], conf: Conf | None = None,
-                 broker: Any = None) -> list[dict]:
+                 broker: Any = None, in_transaction: Callable[[], None] | None = None
+                 ) -> list[dict]:
     """Persist a batch of executed packages, then run hooks and chains.
 
     Returns the packages whose results were made durable (all of them unless the database
     write raised, in which case the exception propagates and nothing is acknowledged).
+    ``in_transaction`` is called inside the transaction that writes the rows, after them
+    (the monitor acknowledges there when the broker shares the database); it is not
+    called when the batch writes no row.
     """
     conf = conf or default_conf
     to_db, to_cache, done = [], [], []
@@ -124,10 +128,10 @@ def save_results(packages: list[dict], conf: Conf | None = None,
         elif _should_store(package, conf):
             to_db.append(package)
         done.append(package)
-    if to_db:
-        _save_rows(to_db, conf)
-    if to_cache:
+    if to_cache:  # first: nothing may be acknowledged (in_transaction) before it sticks
         _save_cached(to_cache, conf)
+    if to_db:
+        _save_rows(to_db, conf, in_transaction)
     finished = [p["iter_state"] for p in done if p.get("iter_state")]
     if finished:  # only now: a failed save above must find the sets intact on retry
         result_cache(conf).delete_many(finished)
@@ -145,7 +149,8 @@ def _should_store(package: dict, conf: Conf) -> bool:
     return True if save is None else bool(save)
 
 
-def _save_rows(packages: list[dict], conf: Conf) -> None:
+def _save_rows(packages: list[dict], conf: Conf,
+               in_transaction: Callable[[], None] | None = None) -> None:
     from djq.models import Task
 
     rows = {}
@@ -159,6 +164,8 @@ def _save_rows(packages: list[dict], conf: Conf) -> None:
             with transaction.atomic(using=db):
                 Task.objects.using(db).bulk_create(list(rows.values()), batch_size=500)
                 _prune_if_due(db, conf, rows.values())
+                if in_transaction:
+                    in_transaction()
             return
         except IntegrityError:
             pass
@@ -175,6 +182,8 @@ def _save_rows(packages: list[dict], conf: Conf) -> None:
                 redo, ["result", "success", "stopped", "started", "attempt_count", "args",
                        "kwargs"])
         _prune_if_due(db, conf, new)
+        if in_transaction:
+            in_transaction()
 
 
 def _prune_if_due(db: str, conf: Conf, new) -> None:

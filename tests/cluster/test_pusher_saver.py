@@ -97,6 +97,34 @@ def test_acknowledges_after_save_by_the_rules(settings):
     assert broker.acked == [6]
 
 
+@pytest.mark.django_db(transaction=True)
+def test_orm_broker_acknowledges_in_the_results_transaction():
+    """Results and acknowledgements commit together, or neither does."""
+    from djq.brokers import get_broker
+    from djq.cluster.saver import shares_database
+    from djq.results import save_results
+    from djq_orm.models import OrmQ
+
+    broker = get_broker()
+    assert shares_database(broker) and not shares_database(FakeBroker())
+    broker.enqueue_many(["p1", "p2"])
+    ids = [d.ack_id for d in broker.dequeue()] + [d.ack_id for d in broker.dequeue() or []]
+    assert len(ids) == 2
+
+    def boom():
+        broker.acknowledge_many(ids)
+        raise RuntimeError("the commit never comes")
+
+    with pytest.raises(RuntimeError):
+        save_results([executed("7" * 32, True, ack_id=ids[0])], conf, in_transaction=boom)
+    assert not Task.objects.filter(pk="7" * 32).exists() and OrmQ.objects.count() == 2
+
+    save_batch([executed("7" * 32, True, ack_id=ids[0]),
+                executed("8" * 32, True, ack_id=ids[1])], broker, conf, [])
+    assert Task.objects.filter(pk__in=["7" * 32, "8" * 32]).count() == 2
+    assert OrmQ.objects.count() == 0
+
+
 class Reporter:
     calls = []
 

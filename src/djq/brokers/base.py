@@ -70,6 +70,13 @@ class Broker:
         for task_id in task_ids:
             self.acknowledge(task_id)
 
+    def acknowledges_in(self, using: str) -> bool:
+        """Whether :meth:`acknowledge_many` and :meth:`fail` may run inside a Django
+        transaction on database ``using`` and take effect only with its commit. The
+        monitor then saves a batch's results and acknowledges them in one transaction
+        (the ORM broker on the results' own database)."""
+        return False
+
     def fail(self, task_id: Any) -> None:
         """The package could not be processed by this cluster (e.g. it did not unpack)."""
         self.delete(task_id)

@@ -81,6 +81,25 @@ def acknowledgeable(package: dict, conf) -> bool:
     return bool(conf.ack_failures or package.get("ack_failure"))
 
 
+def ack_lists(saved: list[dict], conf) -> tuple[list, list]:
+    """``(to acknowledge, to fail)``: broker receipts of saved packages, by the rules."""
+    acks = [p["ack_id"] for p in saved if p.get("ack_id") is not None
+            and not p.get("broker_fail") and acknowledgeable(p, conf)]
+    fails = [p["ack_id"] for p in saved
+             if p.get("broker_fail") and p.get("ack_id") is not None]
+    return acks, fails
+
+
+def shares_database(broker) -> bool:
+    """Can the broker acknowledge inside the transaction that saves results?"""
+    from django.db import router
+
+    from djq.models import Task
+
+    check = getattr(broker, "acknowledges_in", None)
+    return bool(check and check(router.db_for_write(Task)))
+
+
 def save_batch(batch: list[dict], broker, conf, reporters) -> list[dict]:
     """Save, then acknowledge; returns the packages that were saved."""
     from django.db import close_old_connections
@@ -91,9 +110,23 @@ def save_batch(batch: list[dict], broker, conf, reporters) -> list[dict]:
     notices = [p for p in batch if p.get("report_only")]  # reported, never saved or acked
     batch = [p for p in batch if not p.get("report_only")]
     saved = None
+    acked: list[bool] = []
+
+    def acknowledge_inside() -> None:
+        # The broker keeps its queue in the results' database: the acknowledgement
+        # commits with the results, or neither does (no result saved twice after a crash).
+        acks, fails = ack_lists(batch, conf)
+        if acks:
+            broker.acknowledge_many(acks)
+        for ack_id in fails:
+            broker.fail(ack_id)
+        acked.append(True)
+
+    joint = acknowledge_inside if shares_database(broker) else None
     for attempt in range(SAVE_TRIES):
+        acked.clear()
         try:
-            save_results(batch, conf, broker=broker)
+            save_results(batch, conf, broker=broker, in_transaction=joint)
             saved = batch
             break
         except Exception as exc:  # e.g. SQLite's "database is locked" under contention
@@ -111,11 +144,8 @@ def save_batch(batch: list[dict], broker, conf, reporters) -> list[dict]:
             except Exception as one_exc:
                 logger.error("Could not save the result of task %s (%s): %r",
                              package.get("name"), package.get("id"), one_exc)
-    acks = [p["ack_id"] for p in saved if p.get("ack_id") is not None
-            and not p.get("broker_fail") and acknowledgeable(p, conf)]
-    fails = [p["ack_id"] for p in saved
-             if p.get("broker_fail") and p.get("ack_id") is not None]
-    acknowledge(broker, acks, fails, conf)
+    if not (saved is batch and acked):
+        acknowledge(broker, *ack_lists(saved, conf), conf)
     for package in saved:
         if not package.get("success"):
             logger.error("Failed [%s] - %s : %s", package.get("name"), package.get("id"),
