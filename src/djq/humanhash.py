@@ -6,7 +6,7 @@ it is a convenience and not guaranteed unique across very many tasks.
 
 from __future__ import annotations
 
-import uuid
+import os
 
 WORDS = (
     "ack alabama alanine alaska alpha angel apart april arizona arkansas artist "
@@ -51,6 +51,16 @@ def humanize(hexdigest: str, words: int = 4) -> str:
 
 
 def uuid_and_name() -> tuple[str, str]:
-    """A new task id (32 hex characters) and its humanized name."""
-    tid = uuid.uuid4().hex
-    return tid, humanize(tid)
+    """A new task id (32 hex characters) and its humanized name.
+
+    The id is a random (version 4) UUID's hex, built from the random bytes directly:
+    ``uuid.uuid4()`` and ``humanize`` of its hex cost a few µs per task, this under one.
+    The name equals ``humanize(tid)``: each word is the XOR of 4 of the 16 bytes.
+    """
+    raw = bytearray(os.urandom(16))
+    raw[6] = (raw[6] & 0x0F) | 0x40  # version 4, as uuid.UUID(version=4) sets it
+    raw[8] = (raw[8] & 0x3F) | 0x80  # RFC 4122 variant
+    w = WORDS
+    name = (f"{w[raw[0] ^ raw[1] ^ raw[2] ^ raw[3]]}-{w[raw[4] ^ raw[5] ^ raw[6] ^ raw[7]]}-"
+            f"{w[raw[8] ^ raw[9] ^ raw[10] ^ raw[11]]}-{w[raw[12] ^ raw[13] ^ raw[14] ^ raw[15]]}")
+    return raw.hex(), name

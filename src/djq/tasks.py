@@ -44,7 +44,9 @@ def split_options(kwargs: dict) -> dict:
     An option named in ``q_options`` comes from there, and a keyword of the same name stays
     in ``kwargs`` for the task function (as in Django Q); other option names are options.
     """
-    q_options = kwargs.pop("q_options", None) or {}
+    q_options = kwargs.pop("q_options", None)
+    if not q_options:  # the common case, kept cheap: it runs once per enqueued task
+        return {key: kwargs.pop(key) for key in OPTIONS if key in kwargs} if kwargs else {}
     options = {}
     for key in OPTIONS:
         if key in q_options:
