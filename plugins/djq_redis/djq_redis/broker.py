@@ -9,7 +9,12 @@ Design (at-least-once, with delivery receipts — beyond Django Q's Redis broker
   All consumers use the consumer name ``djq``: ownership carries no meaning here (any
   consumer may reclaim any expired entry), and a shared name means consumers of dead
   clusters never pile up in the group. No other key exists; nothing ever runs ``KEYS``.
-* **Enqueue**: ``XADD`` (``enqueue_many``: all ``XADD``\\ s in one ``MULTI``).
+* **Enqueue**: ``XADD`` (``enqueue_many``: all ``XADD``\\ s in one ``MULTI``). Each
+  enqueuing thread sends it on a connection of its own (redis-py's ``client()``, a
+  single-connection client on the broker's pool): taking a pooled connection and giving it
+  back costs more CPU than the rest of the command on the client side, and
+  ``async_task`` runs once per task. The pinned connection is dropped in a forked child
+  (it is the parent's socket); a django-redis client keeps its pool's usual path.
 * **Dequeue**: ``XREADGROUP GROUP djq djq COUNT <bulk> BLOCK <b> STREAMS <key> >`` — one
   atomic command, one round trip: new entries move to the PEL (delivery count 1), so no
   other consumer sees them. ``b`` is ``min(1 s, retry / 4)`` (and below the socket
@@ -35,6 +40,8 @@ survive a Redis restart; djq's receipts cover consumers dying, not the server lo
 
 from __future__ import annotations
 
+import os
+import threading
 import time
 from collections.abc import Iterable
 from typing import Any
@@ -50,6 +57,17 @@ GROUP = "djq"
 CONSUMER = "djq"
 FIELD = "p"
 ACK_CHUNK = 1000  # ids per ack.lua call (Lua's unpack() has a stack limit)
+
+
+_forks = 0  # bumped in every forked child: connections pinned before belong to the parent
+
+
+def _forked() -> None:
+    global _forks
+    _forks += 1
+
+
+os.register_at_fork(after_in_child=_forked)
 
 
 def stream_key(queue: str) -> str:
@@ -82,6 +100,7 @@ class RedisBroker(Broker):
         # BLOCK 0 would wait forever: below 10 ms, do not block at all.
         self.block_ms = int(block * 1000) if block >= 0.01 else None
         self._reclaim_due = 0.0
+        self._pinned = threading.local()  # .client = (_forks, single-connection client)
         self._cursor = "0-0"
         client = self.connection
         self._reclaim_script = client.register_script(source("reclaim"))
@@ -94,7 +113,18 @@ class RedisBroker(Broker):
 
     # -- queueing ---------------------------------------------------------------------------
     def enqueue(self, task: str) -> str:
-        return _text(self.connection.xadd(self.key, {FIELD: task}))
+        return _text(self._enqueue_client().xadd(self.key, {FIELD: task}))
+
+    def _enqueue_client(self) -> Any:
+        """This thread's single-connection client (see the module docstring). Its
+        connection stays out of the pool until the thread ends (the client is then
+        collected and gives it back); :meth:`close` disconnects it like the others."""
+        if not self._owned:
+            return self.connection
+        pinned = getattr(self._pinned, "client", None)
+        if pinned is None or pinned[0] != _forks:
+            pinned = self._pinned.client = (_forks, self.connection.client())
+        return pinned[1]
 
     def enqueue_many(self, tasks: Iterable[str]) -> list[str]:
         pipe = self.connection.pipeline(transaction=True)
@@ -202,8 +232,9 @@ class RedisBroker(Broker):
         return f"Redis {server.get('redis_version', '?')}"
 
     def close(self) -> None:
-        """Disconnect this broker's own connections (it reconnects when used again); a
-        django-redis client is left alone, its connections belong to the cache."""
+        """Disconnect this broker's own connections, the enqueuing threads' pinned ones
+        included (it reconnects when used again); a django-redis client is left alone,
+        its connections belong to the cache."""
         if self._owned:
             self.connection.connection_pool.disconnect()
 
