@@ -21,7 +21,8 @@ import logging
 from typing import Any, Callable, Iterable
 
 from django.core.cache import caches
-from django.db import IntegrityError, router, transaction
+from django.db import IntegrityError, connections, router, transaction
+from django.db.models import DateTimeField
 from picklefield.fields import dbsafe_encode
 
 from djq.conf import Conf, conf as default_conf
@@ -162,7 +163,7 @@ def _save_rows(packages: list[dict], conf: Conf,
         # does not count deliveries may still hand one over twice: the careful way below.
         try:
             with transaction.atomic(using=db):
-                Task.objects.using(db).bulk_create(list(rows.values()), batch_size=500)
+                _insert_rows(db, list(rows.values()))
                 _prune_if_due(db, conf, rows.values())
                 if in_transaction:
                     in_transaction()
@@ -184,6 +185,32 @@ def _save_rows(packages: list[dict], conf: Conf,
         _prune_if_due(db, conf, new)
         if in_transaction:
             in_transaction()
+
+
+def _insert_rows(db: str, rows: list) -> None:
+    """``INSERT`` new result rows with one ``executemany``: the values ``bulk_create`` would
+    send (pickled fields were encoded by :func:`task_row`; datetimes go through the
+    backend's own ``adapt_datetimefield_value``), without the ORM compiling every field of
+    every row (profiled: ~60 µs a row, most of the monitor's time under load)."""
+    from djq.models import Task
+
+    connection = connections[db]
+    quote = connection.ops.quote_name
+    fields = Task._meta.concrete_fields
+    adapt = connection.ops.adapt_datetimefield_value
+    convert = [adapt if isinstance(f, DateTimeField) else _plain for f in fields]
+    params = [[c(getattr(row, f.attname)) for f, c in zip(fields, convert)] for row in rows]
+    sql = (f"INSERT INTO {quote(Task._meta.db_table)} "
+           f"({', '.join(quote(f.column) for f in fields)}) "
+           f"VALUES ({', '.join(['%s'] * len(fields))})")
+    with connection.cursor() as cursor:
+        for start in range(0, len(params), 500):
+            cursor.executemany(sql, params[start:start + 500])
+
+
+def _plain(value: Any) -> Any:
+    """A ``str`` subclass (picklefield's ``PickledObject``) as a plain ``str``."""
+    return str(value) if isinstance(value, str) and type(value) is not str else value
 
 
 def _prune_if_due(db: str, conf: Conf, new) -> None:
