@@ -72,3 +72,27 @@ def test_outbox_sends_results_a_long_task_would_hold_back():
     ours.close()
     outbox.add({"id": "orphan"})
     assert outbox.flush() is False  # the sentinel is gone: reported, not raised
+
+
+def test_acknowledger_sends_everything_submitted_and_merges_what_piles_up():
+    import threading
+
+    from djq.cluster.acker import Acknowledger
+
+    calls, entered, gate = [], threading.Event(), threading.Event()
+
+    def ack(acks, fails):
+        entered.set()
+        gate.wait(10)  # the first round trip is slow: the next submissions pile up
+        calls.append((list(acks), list(fails)))
+
+    acker = Acknowledger(ack)
+    acker.submit([1], [])
+    assert entered.wait(10)  # the thread is in its first round trip
+    acker.submit([2], [9])
+    acker.submit([], [])  # nothing to send: ignored
+    acker.submit([3], [])
+    gate.set()
+    acker.close(10)
+    assert calls == [([1], []), ([2, 3], [9])]
+    assert not acker.thread.is_alive()

@@ -3,7 +3,9 @@
 A batch is whatever has arrived on the result queue by the time the previous one is saved
 (at least one result, at most about ``BATCH_SIZE``). The batch is saved
 with :func:`djq.results.save_results` (one transaction), and only then acknowledged on the
-broker with one ``acknowledge_many``:
+broker with one ``acknowledge_many`` — inside that transaction when the broker shares the
+results' database, else from the :class:`~djq.cluster.acker.Acknowledger` thread while
+the next batch is saved:
 
 * successes always;
 * failures when ``ack_failures`` or the task's ``ack_failure`` says so, or when the
@@ -25,6 +27,7 @@ import queue
 import time
 from multiprocessing import current_process, parent_process
 
+from djq.cluster.acker import Acknowledger
 from djq.cluster.context import bootstrap
 
 logger = logging.getLogger("djq")
@@ -100,8 +103,9 @@ def shares_database(broker) -> bool:
     return bool(check and check(router.db_for_write(Task)))
 
 
-def save_batch(batch: list[dict], broker, conf, reporters) -> list[dict]:
-    """Save, then acknowledge; returns the packages that were saved."""
+def save_batch(batch: list[dict], broker, conf, reporters, ack=None) -> list[dict]:
+    """Save, then acknowledge; returns the packages that were saved. ``ack(acks, fails)``
+    sends the acknowledgements (default: :func:`acknowledge`, here and now)."""
     from django.db import close_old_connections
 
     from djq.cluster.reporting import report
@@ -145,7 +149,10 @@ def save_batch(batch: list[dict], broker, conf, reporters) -> list[dict]:
                 logger.error("Could not save the result of task %s (%s): %r",
                              package.get("name"), package.get("id"), one_exc)
     if not (saved is batch and acked):
-        acknowledge(broker, *ack_lists(saved, conf), conf)
+        if ack is None:
+            acknowledge(broker, *ack_lists(saved, conf), conf)
+        else:
+            ack(*ack_lists(saved, conf))
     for package in saved:
         if not package.get("success"):
             logger.error("Failed [%s] - %s : %s", package.get("name"), package.get("id"),
@@ -199,15 +206,20 @@ def saver(result_q) -> None:
     parent = parent_process()
     broker = get_broker()
     reporters = build_reporters(conf)
+    acker = None
+    if not shares_database(broker):
+        acker = Acknowledger(lambda acks, fails: acknowledge(broker, acks, fails, conf))
     logger.info("%s monitoring at %s", name, os.getpid())
     linger = 0.0
     while True:
         batch, stop = collect(result_q, linger)
         if batch:
-            save_batch(batch, broker, conf, reporters)
+            save_batch(batch, broker, conf, reporters, acker.submit if acker else None)
         linger = LINGER if len(batch) > 1 else 0.0
         if stop or (not batch and parent is not None and not parent.is_alive()):
             break
+    if acker is not None:
+        acker.close()  # what is saved gets acknowledged before the monitor leaves
     close_reporters(reporters)  # deliver what they still hold, briefly
     broker.close()
     logger.info("%s stopped monitoring results", name)
