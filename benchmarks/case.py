@@ -103,6 +103,7 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=50)
     parser.add_argument("--rate-tasks", type=int, default=250)
     parser.add_argument("--idle", type=float, default=0)
+    parser.add_argument("--queue-limit", type=int, default=0)
     parser.add_argument("--burst-poll-ms", type=float, default=5)
     parser.add_argument("--steady-poll-ms", type=float, default=1)
     opts = parser.parse_args()
@@ -114,7 +115,8 @@ def main() -> None:
         _reset_postgres(db)
     if opts.broker == "redis":
         _flush_redis(redis_url)
-    write_project(workdir, opts.system, opts.broker, db, opts.workers, redis_url)
+    write_project(workdir, opts.system, opts.broker, db, opts.workers, redis_url,
+                  opts.queue_limit or None)
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench_settings", "BENCH_SYSTEM": opts.system,
            "PYTHONPATH": os.pathsep.join([str(workdir), str(HERE)])}
     subprocess.run([opts.python, "-m", "django", "migrate", "-v0"], env=env, check=True)
@@ -133,7 +135,7 @@ def main() -> None:
                                stdout=log, stderr=subprocess.STDOUT)
     proc = psutil.Process(cluster.pid)
     result: dict = {"system": opts.system, "broker": opts.broker, "tasks": opts.tasks,
-                    "workers": opts.workers}
+                    "workers": opts.workers, "queue_limit": opts.queue_limit or None}
     poller = Poller(opts.burst_poll_ms / 1000)
     poller.start()
     alive = lambda: cluster.poll() is None  # noqa: E731

@@ -35,7 +35,11 @@ def database(kind: str, directory: Path, postgres_url: str | None) -> dict:
         return {"ENGINE": "django.db.backends.sqlite3", "NAME": str(directory / "bench.sqlite3"),
                 "CONN_MAX_AGE": None,
                 # WAL: readers (the benchmark's poller) never block the cluster's writer.
-                "OPTIONS": {"timeout": 30, "init_command": "PRAGMA journal_mode=WAL;",
+                # synchronous=NORMAL, SQLite's advice for WAL (durable against crashes,
+                # not power loss), for both systems: with the default FULL every commit
+                # waits for an fsync (~0.5-5 ms here), which would measure the disk.
+                "OPTIONS": {"timeout": 30,
+                            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
                             "transaction_mode": "IMMEDIATE"}}
     if kind == "postgres":
         if not postgres_url:
@@ -55,8 +59,8 @@ def result_db(broker: str) -> str:
     return "postgres" if broker == "orm-postgres" else "sqlite"
 
 
-def cluster_settings(system: str, broker: str, workers: int, redis_url: str | None = None
-                     ) -> tuple[list[str], dict]:
+def cluster_settings(system: str, broker: str, workers: int, redis_url: str | None = None,
+                     queue_limit: int | None = None) -> tuple[list[str], dict]:
     """INSTALLED_APPS (after contenttypes and auth) and Q_CLUSTER for one case.
 
     Identical for both systems except where their settings differ: djq takes a Redis URL,
@@ -66,6 +70,8 @@ def cluster_settings(system: str, broker: str, workers: int, redis_url: str | No
         raise ValueError(f"unknown broker {broker!r}, expected one of {', '.join(BROKERS)}")
     cluster = {"name": "bench", "workers": workers, "save_limit": 0, "timeout": 60,
                "retry": 120, "log_level": "WARNING"}
+    if queue_limit:  # both systems read it the same way (default: workers ** 2)
+        cluster["queue_limit"] = queue_limit
     if broker == "redis":
         if not redis_url:
             raise SystemExit("the redis case needs BENCH_REDIS_URL")
@@ -85,9 +91,9 @@ def cluster_settings(system: str, broker: str, workers: int, redis_url: str | No
 
 
 def write_project(directory: Path, system: str, broker: str, db: dict, workers: int,
-                  redis_url: str | None = None) -> None:
+                  redis_url: str | None = None, queue_limit: int | None = None) -> None:
     """``bench_settings.py`` and ``bench_tasks.py`` for djq or django-q2, same shape."""
-    apps, cluster = cluster_settings(system, broker, workers, redis_url)
+    apps, cluster = cluster_settings(system, broker, workers, redis_url, queue_limit)
     (directory / "bench_settings.py").write_text(SETTINGS.format(
         apps=", ".join(repr(a) for a in apps), databases=json.dumps({"default": db}),
         cache_dir=str(directory / "cache"), cluster_setting="Q_CLUSTER",

@@ -70,7 +70,8 @@ def markdown(runs: list[dict], meta: dict) -> str:
     notes = [
         f"Median (min–max) over {meta['repeat']} run(s); {meta['tasks']} no-op tasks in the "
         f"burst, {meta['workers']} workers, steady phase {meta['rate_tasks']} tasks at "
-        f"{meta['rate']:g}/s; {meta.get('cpus')} CPUs.",
+        f"{meta['rate']:g}/s; {meta.get('cpus')} CPUs; queue_limit "
+        f"{meta.get('queue_limit') or 'default (workers ** 2)'}.",
     ]
     if failed:
         notes.append("Failed runs (not in the tables): " + ", ".join(failed) + ".")

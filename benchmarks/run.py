@@ -42,6 +42,9 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=50)
     parser.add_argument("--rate-tasks", type=int, default=250)
     parser.add_argument("--idle", type=float, default=60, help="idle-CPU window, s (0: skip)")
+    parser.add_argument("--queue-limit", type=int, default=0,
+                        help="Q_CLUSTER['queue_limit'] for both systems (0: their default, "
+                             "workers ** 2)")
     parser.add_argument("--out", default=str(HERE / "results"))
     opts = parser.parse_args()
 
@@ -61,7 +64,7 @@ def main() -> None:
         cmd = [sys.executable, str(HERE / "case.py"), system, broker, pythons[system],
                "--tasks", str(opts.tasks), "--workers", str(opts.workers),
                "--rate", str(opts.rate), "--rate-tasks", str(opts.rate_tasks),
-               "--idle", str(opts.idle)]
+               "--idle", str(opts.idle), "--queue-limit", str(opts.queue_limit)]
         out = subprocess.run(cmd, capture_output=True, text=True)
         if out.returncode:
             print(out.stderr, file=sys.stderr, flush=True)
@@ -74,6 +77,7 @@ def main() -> None:
               f"steady p50 {run['p50_ms']:.1f} ms", file=sys.stderr, flush=True)
     meta = {"tasks": opts.tasks, "workers": opts.workers, "rate": opts.rate,
             "rate_tasks": opts.rate_tasks, "repeat": opts.repeat, "idle": opts.idle,
+            "queue_limit": opts.queue_limit or None,
             "cpus": os.cpu_count(), "systems": systems, "brokers": brokers, "failed": failed,
             "date": time.strftime("%Y-%m-%d %H:%M:%S")}
     text = markdown(runs, meta)

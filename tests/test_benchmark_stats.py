@@ -109,6 +109,9 @@ def test_cluster_settings_per_system_and_broker():
     assert apps == ["django_q"] and conf["orm"] == "default"
     for _, conf in (cluster_settings(s, "orm-sqlite", 2) for s in ("djq", "django-q2")):
         assert conf["save_limit"] == 0 and conf["workers"] == 2
+        assert "queue_limit" not in conf  # each system's default unless asked
+    for _, conf in (cluster_settings(s, "redis", 2, url, 32) for s in ("djq", "django-q2")):
+        assert conf["queue_limit"] == 32
     assert [result_db(b) for b in ("redis", "orm-sqlite", "orm-postgres")] == \
         ["sqlite", "sqlite", "postgres"]
     with pytest.raises(ValueError):
