@@ -40,6 +40,16 @@ def func_name(func: Any) -> str:
     return repr(func)
 
 
+def importable_path(func: Any) -> str | None:
+    """``func``'s dotted path if importing it gives ``func`` back, else ``None`` (a
+    lambda, a nested function, a bound method)."""
+    path = func_name(func)
+    try:
+        return path if import_string(path) is func else None
+    except ImportError:
+        return None
+
+
 def format_error(exc: BaseException) -> str:
     tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
     return f"{exc!r}\n{tb}"

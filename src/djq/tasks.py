@@ -12,13 +12,12 @@ import time
 from typing import Any, Iterable
 
 from django.utils import timezone
-from django.utils.module_loading import import_string
 
 from djq import signals, signing
 from djq.brokers import Broker, get_broker
 from djq.conf import conf
 from djq.errors import PackageTooLarge, SerializationError
-from djq.execution import func_name, run_package
+from djq.execution import func_name, importable_path, run_package
 from djq.humanhash import uuid_and_name
 from djq.models import Task
 from djq.results import (cache_key, group_key, result_cache, save_results, task_from_dict)
@@ -95,12 +94,8 @@ def _paths_for_text_serializers(package: dict) -> None:
     for key in ("func", "hook"):
         value = package.get(key)
         if value is not None and not isinstance(value, str):
-            path = func_name(value)
-            try:
-                same = import_string(path) is value
-            except ImportError:
-                same = False
-            if not same:
+            path = importable_path(value)
+            if path is None:
                 raise SerializationError(
                     f"{key}={value!r} is not importable by a dotted path; the "
                     f"{conf.serializer!r} serializer needs one (e.g. 'myapp.tasks.work').")

@@ -70,21 +70,26 @@ def test_channel_names_are_short_identifiers():
     assert name.startswith("djq_") and len(name) < 63 and name.isidentifier()
 
 
+class SqliteConn:
+    """The two things a waiter uses of a Django connection, over a plain sqlite3 one."""
+
+    def __init__(self, path):
+        import sqlite3
+
+        self.connection = sqlite3.connect(path, isolation_level=None)
+
+    def ensure_connection(self):
+        pass
+
+
 def test_sqlite_waiter_backs_off_when_idle_and_speeds_up_on_work(tmp_path):
     import sqlite3
     import time as clock
 
     from djq_orm.wakeups import SqliteWaiter
 
-    class Conn:  # the two things the waiter uses of a Django connection
-        def __init__(self, path):
-            self.connection = sqlite3.connect(path, isolation_level=None)
-
-        def ensure_connection(self):
-            pass
-
     path = str(tmp_path / "w.sqlite3")
-    waiter, mine, other = SqliteWaiter(), Conn(path), sqlite3.connect(path, isolation_level=None)
+    waiter, mine, other = SqliteWaiter(), SqliteConn(path), sqlite3.connect(path, isolation_level=None)
     other.execute("CREATE TABLE t (x)")
     waiter.active = clock.monotonic() - 10  # idle for a while
     assert waiter.wait(mine, 0.3) is False
@@ -101,15 +106,8 @@ def test_sqlite_commit_between_claim_and_wait_is_not_missed(tmp_path):
 
     from djq_orm.wakeups import SqliteWaiter
 
-    class Conn:
-        def __init__(self, path):
-            self.connection = sqlite3.connect(path, isolation_level=None)
-
-        def ensure_connection(self):
-            pass
-
     path = str(tmp_path / "r.sqlite3")
-    waiter, mine, other = SqliteWaiter(), Conn(path), sqlite3.connect(path, isolation_level=None)
+    waiter, mine, other = SqliteWaiter(), SqliteConn(path), sqlite3.connect(path, isolation_level=None)
     other.execute("CREATE TABLE t (x)")
     waiter.arm(mine)
     other.execute("INSERT INTO t VALUES (1)")  # the enqueue, after the (empty) claim

@@ -7,9 +7,8 @@ from typing import Any
 
 from django.db import IntegrityError
 from django.utils import timezone
-from django.utils.module_loading import import_string
 
-from djq.execution import func_name
+from djq.execution import importable_path
 from djq.schedules.arguments import literal_text
 
 
@@ -52,12 +51,8 @@ def _path(value: Any, what: str) -> str:
     """A dotted path for ``value`` (a path already, or an importable function)."""
     if isinstance(value, str):
         return value
-    path = func_name(value)
-    try:
-        same = import_string(path) is value
-    except ImportError:
-        same = False
-    if not same:
+    path = importable_path(value)
+    if path is None:
         raise ValueError(f"Schedules need {what} as a dotted path (e.g. 'myapp.tasks.work'); "
                          f"{value!r} is not importable by one.")
     return path
