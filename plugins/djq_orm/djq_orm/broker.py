@@ -103,7 +103,10 @@ class OrmBroker(Broker):
         limit = self.bulk
         connection = connections[self.alias]
         if self._waiter is None:
-            self._waiter = waiter_for(connection.vendor, self.list_key)
+            path = None
+            if connection.vendor == "sqlite" and not connection.is_in_memory_db():
+                path = str(connection.settings_dict["NAME"])
+            self._waiter = waiter_for(connection.vendor, self.list_key, path)
         self._waiter.arm(connection)  # before the claim, so no enqueue slips between
         rows = self._claim(connection, limit)
         if not rows and self._wait(connection):

@@ -12,7 +12,9 @@ second, as with the Redis broker's blocking read):
   same statement as the ``INSERT`` (delivered at commit, when the row becomes visible).
 * SQLite: ``PRAGMA data_version`` changes when another connection commits; reading it is a
   few microseconds and touches no table: every 2 ms while busy, backing off to 100 ms when
-  idle.
+  idle. On Linux an idle waiter stops polling altogether: it sleeps on an ``inotify``
+  watch (:mod:`djq_orm.filewatch`) of the database's files and polls fast again as soon
+  as one is written.
 * Other databases: sleep ``poll`` (the spec's behaviour).
 """
 
@@ -21,6 +23,8 @@ from __future__ import annotations
 import hashlib
 import select
 import time
+
+from djq_orm.filewatch import FileWatch
 
 
 def channel_name(list_key: str) -> str:
@@ -63,10 +67,11 @@ class SqliteWaiter:
     def timeout(self, poll: float, retry: float) -> float:
         return idle_wait(poll, retry)
 
-    def __init__(self) -> None:
+    def __init__(self, path: str | None = None) -> None:
         self.seen: tuple[int, int] | None = None  # (id of the raw connection, version)
         self.active = time.monotonic()
         self.interval = self.fast
+        self.watch = FileWatch.of_database(path) if path else None
 
     def arm(self, connection) -> None:
         """Note the version before the claim: a commit between the claim and the wait
@@ -93,6 +98,13 @@ class SqliteWaiter:
             left = deadline - now
             if left <= 0:
                 return False
+            if self.watch is not None and self.interval >= self.slow:
+                # Idle: sleep until a database file is written. The write lands before
+                # the commit is visible (the WAL index is updated after it), so a write
+                # means "poll fast again", not "work is there".
+                if self.watch.wait(left):
+                    self.active, self.interval = time.monotonic(), self.fast
+                continue
             time.sleep(min(self.interval, left))
 
 
@@ -130,9 +142,10 @@ class PostgresWaiter:
         return got
 
 
-def waiter_for(vendor: str, list_key: str):
+def waiter_for(vendor: str, list_key: str, path: str | None = None):
+    """``path``: the SQLite database file (``None`` for an in-memory one)."""
     if vendor == "postgresql":
         return PostgresWaiter(channel_name(list_key))
     if vendor == "sqlite":
-        return SqliteWaiter()
+        return SqliteWaiter(path)
     return SleepWaiter()

@@ -1,6 +1,7 @@
 """An idle ORM broker waits for work instead of polling: a consumer blocked in dequeue()
 wakes up when another connection enqueues (LISTEN/NOTIFY, PRAGMA data_version)."""
 
+import sys
 import threading
 import uuid
 
@@ -112,3 +113,47 @@ def test_sqlite_commit_between_claim_and_wait_is_not_missed(tmp_path):
     waiter.arm(mine)
     other.execute("INSERT INTO t VALUES (1)")  # the enqueue, after the (empty) claim
     assert waiter.wait(mine, LONG_POLL) is True
+
+
+linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"),
+                                reason="inotify is Linux's; elsewhere the waiter polls")
+
+
+@linux_only
+def test_file_watch_wakes_on_the_database_and_its_wal_only(tmp_path):
+    from djq_orm.filewatch import FileWatch
+
+    watch = FileWatch.of_database(str(tmp_path / "db.sqlite3"))
+    assert watch is not None
+    assert watch.wait(0.05) is False  # nothing written
+    (tmp_path / "unrelated.txt").write_text("x")
+    assert watch.wait(0.05) is False  # another file in the same directory
+    (tmp_path / "db.sqlite3-wal").write_bytes(b"frame")
+    assert watch.wait(5) is True
+    (tmp_path / "db.sqlite3").write_bytes(b"page")
+    assert watch.wait(5) is True
+    watch.close()
+
+
+@linux_only
+def test_idle_sqlite_waiter_sleeps_on_the_files_and_wakes_on_commit(tmp_path):
+    """Backed off to its slowest interval, the waiter stops polling: with that interval
+    set to a minute only the file watch can end the wait before its 5 s timeout."""
+    import sqlite3
+
+    from djq_orm.wakeups import SqliteWaiter
+
+    path = str(tmp_path / "idle.sqlite3")
+    mine = SqliteConn(path)
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("PRAGMA journal_mode=WAL")
+    other.execute("CREATE TABLE t (x)")
+    waiter = SqliteWaiter(path)
+    waiter.arm(mine)
+    waiter.slow = waiter.interval = 60.0
+    timer = threading.Timer(0.3, other.execute, ["INSERT INTO t VALUES (1)"])
+    timer.start()
+    try:
+        assert waiter.wait(mine, 5) is True
+    finally:
+        timer.cancel()
