@@ -7,6 +7,8 @@ import multiprocessing
 import pickle
 import time
 
+import pytest
+
 from djq.cluster.channel import Channel
 from djq.cluster.outbox import RETIRING, Outbox, pack_results, unpack_results
 from djq.cluster.pusher import prefetch_limit
@@ -96,3 +98,62 @@ def test_acknowledger_sends_everything_submitted_and_merges_what_piles_up():
     acker.close(10)
     assert calls == [([1], []), ([2, 3], [9])]
     assert not acker.thread.is_alive()
+
+
+def test_outlet_never_blocks_the_sentinel_and_frames_what_the_monitor_reads():
+    """More than the pipe holds waits in the outlet's backlog (the sentinel goes on
+    guarding); what the monitor reads is every message, whole and in order."""
+    from djq.cluster.outlet import STOP, Outlet
+    from djq.cluster.saver import collect
+
+    outlet = Outlet(ctx)
+    blob = pickle.dumps([{"id": f"{i:04}" + "x" * 1000} for i in range(200)])  # ~200 KB
+    started = time.monotonic()
+    for _ in range(20):  # ~4 MB: several times what a pipe takes
+        outlet.send(blob, 200)
+    outlet.send(STOP, 0)
+    assert time.monotonic() - started < 5  # did not block (a blocked send never returns)
+    assert outlet.waiting and outlet.in_transit() == 4000
+    got, stop = [], False
+    while not stop:
+        outlet.flush()
+        batch, stop = collect(outlet)
+        got += batch
+    assert len(got) == 4000 and got[:2] == [{"id": "0000" + "x" * 1000},
+                                            {"id": "0001" + "x" * 1000}]
+    assert outlet.in_transit() == 0 and not outlet.waiting
+    outlet.close()
+
+
+def test_outlet_to_a_monitor_that_died_drops_its_backlog():
+    from djq.cluster.outlet import Outlet
+
+    outlet = Outlet(ctx)
+    outlet.reader.close()
+    outlet.send(b"results", 1)
+    assert outlet.flush() and not outlet.waiting
+    outlet.close()
+
+
+def test_pool_forks_only_while_the_sentinel_is_single_threaded(monkeypatch):
+    import threading
+
+    from djq.cluster import context
+
+    monkeypatch.setattr(threading, "active_count", lambda: 1)
+    assert context.pool_context().get_start_method() == "fork"
+    monkeypatch.setattr(threading, "active_count", lambda: 2)
+    assert context.pool_context().get_start_method() == "forkserver"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_before_a_fork_the_sentinel_lets_go_of_its_database_connections():
+    from django.db import connection
+
+    from djq.cluster.context import before_fork
+
+    connection.ensure_connection()
+    before_fork(multiprocessing.get_context("forkserver"))  # nothing to do for it
+    assert connection.connection is not None
+    before_fork(multiprocessing.get_context("fork"))
+    assert connection.connection is None

@@ -11,7 +11,7 @@ from djq.conf import conf
 from djq.monitor import Stat as MonitorStat
 from djq.stats import get_store
 from djq.stats.cache import CacheStatStore
-from djq.status import Stat, expiry
+from djq.status import Stat, expiry, idle_expiry
 
 
 @pytest.fixture
@@ -55,6 +55,13 @@ def test_expiry_is_a_few_guard_cycles(file_cache, settings):
     assert expiry(conf) == 3.0
     settings.Q_CLUSTER = {"guard_cycle": 2}
     assert expiry(conf) == 10.0
+
+
+def test_an_idle_clusters_stat_lives_longer(settings):
+    """An idle sentinel rewrites its Stat every third of its life: every ~3 s."""
+    assert idle_expiry(conf) == 10.0
+    settings.Q_CLUSTER = {"guard_cycle": 3}
+    assert idle_expiry(conf) == expiry(conf) == 15.0
 
 
 def test_entries_expire(file_cache):

@@ -48,19 +48,23 @@ class Cluster:
         self.pid = os.getpid()
         self.host = socket.gethostname()
         self.timeout = conf.timeout
-        ctx = sentinel_context()
-        self.start_event = ctx.Event()
-        self.stop_event = ctx.Event()
-        self.force_event = ctx.Event()
+        # Events for a sentinel in this process (run()); start() replaces them with
+        # events a spawned sentinel can share. A fork context's events need no
+        # multiprocessing resource tracker (one more process, ~7 MB) to clean up after them.
+        local = multiprocessing.get_context(
+            "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
+        self.start_event, self.stop_event, self.force_event = (local.Event() for _ in "sfx")
         self.sentinel = None
         self.tob: float | None = None
-        self._ctx = ctx
+        self._ctx = sentinel_context()
 
     # -- the spec's API -------------------------------------------------------------------
     def start(self, wait: float | None = 60.0) -> int:
         """Spawn the cluster; return its id once the sentinel reports it running."""
         self.tob = time.time()
         logger.info("Q Cluster-%s starting.", self.pid)
+        self.start_event, self.stop_event, self.force_event = (
+            self._ctx.Event() for _ in "sfx")
         self.sentinel = name_process(self._ctx.Process(
             target=sentinel, name=None, daemon=False,
             args=(self.pid, self.tob, self.start_event, self.stop_event, self.force_event)))

@@ -1,24 +1,33 @@
 """Multiprocessing start methods, and what every cluster process does first.
 
-Two explicit contexts, never the platform default (``fork`` from a process that may run
-threads is unsafe and warns on Python 3.12+):
+Two explicit contexts, never the platform default:
 
 * ``Cluster.start()`` starts the **sentinel** with ``spawn``: a fresh interpreter that takes
   the caller's environment and ``sys.path`` *at start time*, so a cluster started from a
   long-lived process (a test run, an embedding application) sees the current settings
   module. ``manage.py qcluster`` (``Cluster.run()``) runs the sentinel in its own process
   instead: one interpreter fewer.
-* The sentinel starts its **pool** (workers, pusher, monitor) with ``forkserver``,
-  preloading :mod:`djq.cluster.preload`, which runs ``django.setup()`` once in the fork
-  server. Every worker forks from that warmed-up, single-threaded process: reincarnation
-  is fast and Django's and the project's modules share memory pages between workers.
-  The fork server is the sentinel's own child, started from the sentinel's environment.
+* The sentinel starts its **pool** (workers, pusher, monitor) with ``fork`` whenever that is
+  safe: on a platform that has it, and while the sentinel runs no thread but its main one
+  (``fork`` from a threaded process can copy a lock some other thread holds, which is why
+  Python 3.12+ warns about it). The sentinel keeps itself thread-free for this (the
+  results go to the monitor through :mod:`djq.cluster.outlet`, not a queue with a feeder
+  thread). Before each fork it closes its database and cache connections (a child must
+  never share a socket with it) and freezes its heap (:func:`gc.freeze`), so every pool
+  process shares Django's and the project's pages with the sentinel: one interpreter's
+  worth of memory for the whole cluster, and a reincarnation costs no import.
+* Otherwise (a project that starts threads at import, e.g. an SDK's background sender in
+  the settings; a platform without ``fork``) the pool comes from a ``forkserver``
+  preloaded with :mod:`djq.cluster.preload`: one more interpreter, the same sharing
+  between pool processes.
 """
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import signal
+import threading
 from typing import Any
 
 PRELOAD = ["djq.cluster.preload"]
@@ -31,12 +40,40 @@ def sentinel_context() -> multiprocessing.context.BaseContext:
 
 
 def pool_context() -> multiprocessing.context.BaseContext:
+    """``fork`` when it is safe now, else the preloaded ``forkserver`` (see above).
+    Asked before each start: the objects a process gets (pipes, shared values) must come
+    from the context that starts it."""
     global _pool_context
+    if forks_safely():
+        return multiprocessing.get_context("fork")
     if _pool_context is None:
         ctx = multiprocessing.get_context("forkserver")
         ctx.set_forkserver_preload(PRELOAD)
         _pool_context = ctx
     return _pool_context
+
+
+def forks_safely() -> bool:
+    return ("fork" in multiprocessing.get_all_start_methods()
+            and threading.active_count() == 1)
+
+
+def before_fork(ctx) -> None:
+    """What the sentinel does before it forks a pool process (nothing for the forkserver).
+
+    Connections are closed here, in the parent: a child closing an inherited PostgreSQL
+    connection would send the server a goodbye for the parent's session. Each side opens
+    its own again when it next needs one."""
+    if ctx.get_start_method() != "fork":
+        return
+    from django.core.cache import caches
+    from django.db import connections
+
+    import djq.cluster.preload  # noqa: F401 (once: what every pool process imports)
+
+    connections.close_all()
+    caches.close_all()
+    gc.freeze()  # a collection in a child would otherwise copy every object it touches
 
 
 def bootstrap() -> None:

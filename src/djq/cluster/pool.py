@@ -9,6 +9,7 @@ from typing import Any
 
 from djq.cluster.channel import Channel
 from djq.cluster.context import name_process
+from djq.cluster.outlet import Outlet
 from djq.cluster.pusher import pusher
 from djq.cluster.saver import saver
 from djq.cluster.worker import worker
@@ -71,9 +72,10 @@ def start_pusher(ctx, queue_limit: int) -> Feed:
     return Feed(process, channel, stop)
 
 
-def start_monitor(ctx) -> tuple[Any, Any]:
-    """The monitor and its result queue (only the sentinel ever writes to it)."""
-    result_q = ctx.Queue()
-    process = name_process(ctx.Process(target=saver, args=(result_q,), daemon=True))
+def start_monitor(ctx) -> tuple[Any, Outlet]:
+    """The monitor and the outlet that carries results to it from the sentinel."""
+    outlet = Outlet(ctx)
+    process = name_process(ctx.Process(target=saver, args=(outlet,), daemon=True))
     process.start()
-    return process, result_q
+    outlet.reader.close()  # the monitor's end; its death reads as a broken pipe here
+    return process, outlet

@@ -1,6 +1,6 @@
 """The monitor process (the spec's "Monitor"): save results in batches, then acknowledge.
 
-A batch is whatever has arrived on the result queue by the time the previous one is saved
+A batch is whatever has arrived from the sentinel by the time the previous one is saved
 (at least one result, at most about ``BATCH_SIZE``). The batch is saved
 with :func:`djq.results.save_results` (one transaction), and only then acknowledged on the
 broker with one ``acknowledge_many`` — inside that transaction when the broker shares the
@@ -23,12 +23,13 @@ from __future__ import annotations
 import logging
 import os
 import pickle
-import queue
 import time
 from multiprocessing import current_process, parent_process
+from multiprocessing.connection import wait
 
 from djq.cluster.acker import Acknowledger
 from djq.cluster.context import bootstrap
+from djq.cluster.outlet import STOP
 
 logger = logging.getLogger("djq")
 
@@ -39,43 +40,47 @@ ACK_RETRY_LIMIT = 30.0
 ACK_BACKOFF_CAP = 5.0
 
 
-def collect(result_q, linger: float = 0.0) -> tuple[list[dict], bool]:
+def collect(outlet, linger: float = 0.0, parent=None) -> tuple[list[dict], bool]:
     """Block for results, then take whatever else is already there; ``(batch, stop)``.
 
     At a low rate each result is saved at once. Under load results pile up while a batch
     is being saved, so the next batch is bigger; ``linger`` (the saver passes
     ``LINGER`` while batches hold more than one result, i.e. during a burst) waits that
-    much once more for stragglers, fewer transactions for the same results."""
+    much once more for stragglers, fewer transactions for the same results.
+
+    With ``parent`` (the sentinel) it waits for results or the sentinel's exit, with no
+    timeout: an idle monitor never wakes up."""
     batch, stop = [], False
-    try:
-        item = result_q.get(timeout=1.0)
-    except queue.Empty:
+    reader = outlet.reader
+    if parent is not None and getattr(parent, "sentinel", None) is not None:
+        if reader not in wait([reader, parent.sentinel]):
+            return batch, stop
+    elif not reader.poll(1.0):
         return batch, stop
     while True:
-        if item is None:
+        try:
+            data = reader.recv_bytes()
+        except (EOFError, OSError):  # the sentinel is gone
             stop = True
             break
-        batch.extend(_results(item))
+        if data == STOP:
+            stop = True
+            break
+        results = _results(data)
+        outlet.took(len(results))
+        batch.extend(results)
         if len(batch) >= BATCH_SIZE:
             break
-        try:
-            item = result_q.get_nowait()
-        except queue.Empty:
-            if not linger:
-                break
-            try:
-                item = result_q.get(timeout=linger)
-            except queue.Empty:
+        if not reader.poll(0):
+            if not linger or not reader.poll(linger):
                 break
             linger = 0.0
     return batch, stop
 
 
-def _results(item) -> list[dict]:
-    """A worker's pickled list, or the sentinel's own list of packages."""
-    if isinstance(item, bytes):
-        item = pickle.loads(item)
-    return item if isinstance(item, list) else [item]
+def _results(data: bytes) -> list[dict]:
+    """A pickled list of result packages (a worker's, or the sentinel's own)."""
+    return pickle.loads(data)
 
 
 def acknowledgeable(package: dict, conf) -> bool:
@@ -195,8 +200,10 @@ def acknowledge(broker, acks: list, fails: list, conf) -> None:
             delay = min(delay * 2, ACK_BACKOFF_CAP)
 
 
-def saver(result_q) -> None:
-    """Process target: save until the poison pill (``None``) arrives."""
+def saver(outlet) -> None:
+    """Process target: save what arrives through ``outlet`` (a
+    :class:`~djq.cluster.outlet.Outlet`) until its poison pill or the sentinel's exit."""
+    outlet.reading_end()
     bootstrap()
     from djq.brokers import get_broker
     from djq.cluster.reporting import build_reporters, close_reporters
@@ -212,7 +219,7 @@ def saver(result_q) -> None:
     logger.info("%s monitoring at %s", name, os.getpid())
     linger = 0.0
     while True:
-        batch, stop = collect(result_q, linger)
+        batch, stop = collect(outlet, linger, parent)
         if batch:
             save_batch(batch, broker, conf, reporters, acker.submit if acker else None)
         linger = LINGER if len(batch) > 1 else 0.0

@@ -3,9 +3,10 @@
 One event loop (``multiprocessing.connection.wait``) over the worker pipes, the pusher's
 channel and every process's exit: results are forwarded to the monitor as they come, tasks
 go to idle workers, a process that exits is replaced at once (counted as a
-reincarnation). Every ``guard_cycle`` it checks deadlines (an overdue worker is killed,
-its task recorded as a timeout failure), writes the cluster's Stat, and runs the
-scheduler's call site. The stop procedure is the spec's: stop the pusher, let the workers
+reincarnation). Every ``guard_cycle`` while work is in hand it checks deadlines (an overdue
+worker is killed, its task recorded as a timeout failure), writes the cluster's Stat, and
+runs the scheduler's call site; an idle cluster has no deadline to check, so it guards only
+to refresh its Stat (when a third of its life has passed) and when a schedule comes due. The stop procedure is the spec's: stop the pusher, let the workers
 empty the task queue, poison them, poison the monitor once they are gone, wait for it.
 """
 
@@ -21,13 +22,14 @@ from multiprocessing import current_process, parent_process
 from multiprocessing.connection import wait
 
 from djq.cluster import failures
-from djq.cluster.context import bootstrap, pool_context
+from djq.cluster.context import before_fork, bootstrap, pool_context
 from djq.cluster.parcel import package_of
 from djq.cluster.pool import WorkerSlot, start_monitor, start_pusher, start_worker
 from djq.cluster.scheduling import run_scheduler
 from djq.cluster.outbox import RETIRING, unpack_results
+from djq.cluster.outlet import STOP
 from djq.cluster.worker import PILL
-from djq.status import IDLE, STARTING, STOPPED, STOPPING, WORKING, Stat, expiry
+from djq.status import IDLE, STARTING, STOPPED, STOPPING, WORKING, Stat, expiry, idle_expiry
 
 logger = logging.getLogger("djq")
 
@@ -67,12 +69,11 @@ class Sentinel:
     # -- life -----------------------------------------------------------------------------
     def run(self) -> None:
         conf = self.conf
-        self.ctx = pool_context()
-        self.workers = [start_worker(self.ctx, i + 1, conf.daemonize_workers)
+        self.workers = [start_worker(self.ctx(), i + 1, conf.daemonize_workers)
                         for i in range(conf.workers)]
-        self.monitor, self.result_q = start_monitor(self.ctx)
+        self.monitor, self.outlet = start_monitor(self.ctx())
         logger.info("%s guarding cluster at %s", self.name, os.getpid())
-        self.feed = start_pusher(self.ctx, conf.queue_limit)
+        self.feed = start_pusher(self.ctx(), conf.queue_limit)
         self.status = IDLE
         self.write_stat()
         self.start_event.set()
@@ -88,6 +89,13 @@ class Sentinel:
                 self.force_stop()
             self.start_event.clear()
 
+    @staticmethod
+    def ctx():
+        """The context for the next pool process, its connections closed if it forks."""
+        ctx = pool_context()
+        before_fork(ctx)
+        return ctx
+
     def should_stop(self) -> bool:
         parent_gone = self.parent is not None and not self.parent.is_alive()
         return self.stop_event.is_set() or self.force_event.is_set() or parent_gone
@@ -96,7 +104,9 @@ class Sentinel:
     def step(self, timeout: float | None = None) -> None:
         now = time.monotonic()
         if timeout is None:
-            timeout = max(0.0, min(self.next_guard - now, float(self.conf.guard_cycle)))
+            timeout = max(0.0, self.next_guard - now)
+        if self.outlet.waiting and not self.outlet.flush():
+            timeout = min(timeout, 0.005)  # the monitor's pipe is full: try again soon
         feed = self.feed
         objects = [w.conn for w in self.workers if w.conn is not None]
         objects += [w.process.sentinel for w in self.workers if w.process is not None]
@@ -125,6 +135,7 @@ class Sentinel:
     stopping_pusher = False
     last_stat: tuple | None = None  # what write_stat() last published, and when
     last_stat_at = 0.0
+    last_ttl = 3.0
 
     def receive(self, w: WorkerSlot, drain: bool = True) -> None:
         """Forward finished packages (still pickled, as the worker sent them) to the
@@ -146,7 +157,7 @@ class Sentinel:
             for _ in range(min(count, len(w.batch))):
                 w.batch.popleft()
             w.reported += count
-            self.result_q.put(blob)
+            self.outlet.send(blob, count)
 
     def dispatch(self) -> None:
         """Take what the pusher sent; hand it to idle workers, a fair share each."""
@@ -162,7 +173,7 @@ class Sentinel:
                 break
             results = [item for kind, item in items if kind == "result"]
             if results:  # recorded by the pusher (max_attempts): straight to the monitor
-                self.result_q.put(results)
+                self.to_monitor(results)
                 feed.channel.release(len(results))
             feed.pending.extend(item for kind, item in items if kind == "task")
             feed.held += len(items) - len(results)
@@ -179,14 +190,20 @@ class Sentinel:
                 w.conn = None  # its exit is handled by worker_exited
                 continue
             w.batch.extend(batch)
+            # Deadlines matter again: guard within a cycle (an idle cluster guards seldom).
+            self.next_guard = min(self.next_guard, time.monotonic() + float(self.conf.guard_cycle))
             released = min(len(batch), feed.held)
             feed.channel.release(released)
             feed.held -= released
 
+    def to_monitor(self, packages: list[dict]) -> None:
+        """Results the sentinel recorded itself (timeouts, deaths, max_attempts)."""
+        self.outlet.send(pickle.dumps(packages, pickle.HIGHEST_PROTOCOL), len(packages))
+
     # -- guarding ---------------------------------------------------------------------------
     def guard(self) -> None:
         now = time.monotonic()
-        self.next_guard = now + float(self.conf.guard_cycle)
+        cycle = float(self.conf.guard_cycle)
         for w in self.workers:
             deadline = w.deadline.value if w.deadline is not None else 0.0
             if w.batch and deadline and now > deadline and w.process.is_alive():
@@ -197,6 +214,17 @@ class Sentinel:
         if self.conf.scheduler and now >= self.next_schedule and self.status != STOPPING:
             self.next_schedule = time.monotonic() + run_scheduler()  # sooner if one is due
         self.write_stat()
+        self.next_guard = now + cycle
+        if not self.busy():
+            # Idle: no deadline to watch, and every exit or message wakes the loop anyway.
+            # Guard again when the Stat needs refreshing or a schedule comes due.
+            refresh = max(cycle, self.last_ttl / 3)
+            self.next_guard = max(now + cycle, min(now + refresh, self.next_schedule
+                                                   if self.conf.scheduler else now + refresh))
+
+    def busy(self) -> bool:
+        return (self.status == STOPPING or bool(self.feed.pending)
+                or any(w.batch or w.pill or w.retiring for w in self.workers))
 
     def time_out(self, w: WorkerSlot) -> None:
         index = w.running()
@@ -221,15 +249,15 @@ class Sentinel:
             del w.batch[index]
             if w.timed_out:
                 timeout = package.get("timeout") or self.conf.timeout
-                self.result_q.put([failures.timed_out(package, timeout)])
+                self.to_monitor([failures.timed_out(package, timeout)])
             else:
                 logger.error("%s died (exit code %s) while running task %s (%s)%s", name,
                              code, package.get("name"), package.get("id"),
                              "; the broker will deliver it again" if self.receipts else "")
                 if self.receipts:
-                    self.result_q.put([failures.worker_died_notice(package, code)])
+                    self.to_monitor([failures.worker_died_notice(package, code)])
                 else:
-                    self.result_q.put([failures.worker_died(package, code)])
+                    self.to_monitor([failures.worker_died(package, code)])
         if w.batch:
             # Not begun, or run with results that never came back (at-least-once: they
             # run again): to the front of the line, for the other workers.
@@ -242,7 +270,7 @@ class Sentinel:
             return
         reason = ("timeout" if w.timed_out else "recycle" if code == 0 else "sudden death")
         self.workers[self.workers.index(w)] = new = start_worker(
-            self.ctx, w.slot, self.conf.daemonize_workers)
+            self.ctx(), w.slot, self.conf.daemonize_workers)
         self.reincarnations += 1
         # A recycle is routine; a timeout or a death is worth a warning.
         level = logging.INFO if reason == "recycle" else logging.WARNING
@@ -252,19 +280,18 @@ class Sentinel:
         old = self.feed
         old.process.join()
         old.channel.close()  # may hold half a message; its tasks come back from the broker
-        self.feed = start_pusher(self.ctx, self.conf.queue_limit)
+        self.feed = start_pusher(self.ctx(), self.conf.queue_limit)
         self.feed.pending = old.pending  # they hold no slot of the new channel
         self.reincarnations += 1
         logger.error("reincarnated pusher %s after sudden death", self.feed.process.name)
 
     def monitor_died(self) -> None:
-        """Results still in the old queue are lost; with receipts their tasks come back."""
+        """Results still on their way to it are lost; with receipts their tasks come back."""
         self.monitor.join()
-        self.result_q.cancel_join_thread()
-        self.result_q.close()
+        self.outlet.close()
         if self.status == STOPPED:
             return
-        self.monitor, self.result_q = start_monitor(self.ctx)
+        self.monitor, self.outlet = start_monitor(self.ctx())
         self.reincarnations += 1
         logger.error("reincarnated monitor %s after sudden death", self.monitor.name)
 
@@ -293,11 +320,11 @@ class Sentinel:
                 break
         if self.force_event.is_set():
             return
-        self.result_q.put(None)
+        self.outlet.send(STOP, 0)
         while self.monitor.is_alive() and not self.force_event.is_set():
-            self.monitor.join(0.2)
-        self.result_q.close()
-        self.result_q.join_thread()
+            self.outlet.flush()
+            self.monitor.join(0.005 if self.outlet.waiting else 0.2)
+        self.outlet.close()
         self.status = STOPPED
         self.write_stat()
 
@@ -308,7 +335,7 @@ class Sentinel:
         for process in [w.process for w in self.workers] + [self.feed.process, self.monitor]:
             if process is not None and process.is_alive():
                 process.kill()
-        self.result_q.cancel_join_thread()
+        self.outlet.close()
         self.status = STOPPED
         self.write_stat()
 
@@ -320,18 +347,16 @@ class Sentinel:
         task_q = self.feed.channel.qsize() + len(self.feed.pending) - self.feed.held
         if status == IDLE and (busy or task_q):
             status = WORKING
-        try:
-            done_q = self.result_q.qsize()
-        except (NotImplementedError, OSError):
-            done_q = 0
+        done_q = self.outlet.in_transit()
         workers = [w.process.pid for w in self.workers if w.process is not None]
         state = (status, self.feed.process.pid, self.monitor.pid, tuple(workers),
                  self.reincarnations, task_q, done_q)
         now = time.monotonic()
-        # An unchanged Stat is rewritten only when a third of its expiry has passed: an
-        # idle cluster writes once a second instead of every guard cycle.
-        if state == self.last_stat and now - self.last_stat_at < expiry(self.conf) / 3:
+        # An unchanged Stat is rewritten only when a third of its life has passed: a
+        # working cluster's about once a second, an idle one's every ~3 s (idle_expiry).
+        if state == self.last_stat and now - self.last_stat_at < 0.9 * self.last_ttl / 3:
             return
+        ttl = idle_expiry(self.conf) if status == IDLE else expiry(self.conf)
         stat = Stat(
             cluster_id=self.cluster_id, host=socket.gethostname(), name=self.conf.name,
             sentinel=os.getpid(), pusher=self.feed.process.pid, monitor=self.monitor.pid,
@@ -339,7 +364,7 @@ class Sentinel:
             tob=self.tob, task_q_size=task_q, done_q_size=done_q,
             queue_limit=self.conf.queue_limit)
         try:
-            stat.save(self.conf)
-            self.last_stat, self.last_stat_at = state, now
+            stat.save(self.conf, ttl)
+            self.last_stat, self.last_stat_at, self.last_ttl = state, now, ttl
         except Exception as exc:  # monitoring must never take the cluster down
             logger.warning("Could not write the cluster's Stat: %r", exc)
