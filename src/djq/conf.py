@@ -75,6 +75,7 @@ class Conf:
         self._cache: dict[str, Any] | None = None
         self._lock = threading.Lock()
         self._generation = 0
+        self._loaded: tuple[str, ...] = ()
 
     @property
     def raw(self) -> dict[str, Any]:
@@ -85,10 +86,18 @@ class Conf:
         return raw if isinstance(raw, dict) else {}
 
     def _values(self) -> dict[str, Any]:
-        if self._cache is None:
+        cache = self._cache
+        if cache is None:
             with self._lock:
-                self._cache = self._build()
-        return self._cache
+                cache = self._cache = self._build()
+                # Options become plain instance attributes: ``conf.timeout`` is read
+                # several times per task, and ``__getattr__`` costs a call each time.
+                # Names the class defines (``get``, ``raw``...) keep their meaning.
+                loaded = {k: v for k, v in cache.items() if isinstance(k, str)
+                          and not k.startswith("_") and not hasattr(Conf, k)}
+                self.__dict__.update(loaded)
+                self._loaded = tuple(loaded)
+        return cache
 
     def _build(self) -> dict[str, Any]:
         raw = self.raw
@@ -130,8 +139,12 @@ class Conf:
         return self._generation
 
     def reload(self) -> None:
-        self._cache = None
-        self._generation += 1
+        with self._lock:
+            for key in self._loaded:
+                self.__dict__.pop(key, None)
+            self._loaded = ()
+            self._cache = None
+            self._generation += 1
 
     # Stable knobs the core reads often ------------------------------------------------
     @property

@@ -6,7 +6,7 @@
    one result for the ``async_iter`` id;
 2. writes ``cached`` results to the Django cache named by ``Q_CLUSTER['cache']``;
 3. writes every database result of the batch in **one transaction** (new rows with one
-   ``bulk_create``; a redelivered task whose earlier run failed is updated, one whose
+   ``executemany``; a redelivered task whose earlier run failed is updated, one whose
    earlier run succeeded is left alone, as the spec says);
 4. prunes successes past ``save_limit`` with one indexed query per batch;
 5. then, for each result, runs its hook and enqueues the next link of its chain.
@@ -50,14 +50,16 @@ def result_cache(conf: Conf):
 
 # -- building rows ----------------------------------------------------------------------------
 def _encode(value: Any) -> Any:
-    return None if value is None else dbsafe_encode(value, False, -1, True)
+    # copy=False: picklefield deep-copies before pickling by default; a finished
+    # package is not touched while it is being saved, and the copy was ~10 % of the
+    # monitor's time under load.
+    return None if value is None else dbsafe_encode(value, False, -1, False)
 
 
-def task_row(package: dict):
-    """An unsaved ``Task`` for a package. Values are pickled here, once, so a result that
-    cannot be pickled becomes a recorded failure instead of breaking the whole batch."""
-    from djq.models import Task
-
+def task_fields(package: dict) -> dict[str, Any]:
+    """A ``Task`` row's values (by attribute name) for a package. Values are pickled
+    here, once, so a result that cannot be pickled becomes a recorded failure instead of
+    breaking the whole batch."""
     fields = {}
     for name in ("args", "kwargs", "result"):
         try:
@@ -69,13 +71,20 @@ def task_row(package: dict):
             if name != "result":
                 fields[name] = None
     hook = package.get("hook")
-    return Task(
+    fields.update(
         id=package["id"], name=package["name"], func=func_name(package["func"])[:256],
         hook=func_name(hook)[:256] if hook else None, group=package.get("group"),
         started=package["started"], stopped=package["stopped"],
         success=bool(package.get("success")), attempt_count=package.get("attempt") or 1,
-        **fields,
     )
+    return fields
+
+
+def task_row(package: dict):
+    """An unsaved ``Task`` for a package (see :func:`task_fields`)."""
+    from djq.models import Task
+
+    return Task(**task_fields(package))
 
 
 def task_from_dict(data: dict):
@@ -154,25 +163,28 @@ def _save_rows(packages: list[dict], conf: Conf,
                in_transaction: Callable[[], None] | None = None) -> None:
     from djq.models import Task
 
-    rows = {}
+    by_id = {}
     for package in packages:
-        rows[package["id"]] = task_row(package)  # a batch may hold one id twice: last wins
+        by_id[package["id"]] = package  # a batch may hold one id twice: last wins
     db = router.db_for_write(Task)
     if all((p.get("attempt") or 1) == 1 for p in packages):
         # First deliveries have no earlier result: one INSERT, no lookup. A broker that
         # does not count deliveries may still hand one over twice: the careful way below.
+        rows = [task_fields(p) for p in by_id.values()]
         try:
             with transaction.atomic(using=db):
-                _insert_rows(db, list(rows.values()))
-                _prune_if_due(db, conf, rows.values())
+                _insert_rows(db, rows)
+                if conf.save_limit > 0 and any(row["success"] for row in rows):
+                    _prune_successes(db, conf.save_limit)
                 if in_transaction:
                     in_transaction()
             return
         except IntegrityError:
             pass
     with transaction.atomic(using=db):
-        existing = dict(Task.objects.using(db).filter(pk__in=list(rows))
+        existing = dict(Task.objects.using(db).filter(pk__in=list(by_id))
                         .values_list("pk", "success"))
+        rows = {pk: task_row(package) for pk, package in by_id.items()}
         new = [row for pk, row in rows.items() if pk not in existing]
         # A redelivered task: keep an earlier success, replace an earlier failure.
         redo = [row for pk, row in rows.items() if pk in existing and not existing[pk]]
@@ -182,40 +194,45 @@ def _save_rows(packages: list[dict], conf: Conf,
             Task.objects.using(db).bulk_update(
                 redo, ["result", "success", "stopped", "started", "attempt_count", "args",
                        "kwargs"])
-        _prune_if_due(db, conf, new)
+        if conf.save_limit > 0 and any(row.success for row in new):
+            _prune_successes(db, conf.save_limit)
         if in_transaction:
             in_transaction()
 
 
-def _insert_rows(db: str, rows: list) -> None:
-    """``INSERT`` new result rows with one ``executemany``: the values ``bulk_create`` would
-    send (pickled fields were encoded by :func:`task_row`; datetimes go through the
-    backend's own ``adapt_datetimefield_value``), without the ORM compiling every field of
-    every row (profiled: ~60 µs a row, most of the monitor's time under load)."""
-    from djq.models import Task
-
+def _insert_rows(db: str, rows: list[dict]) -> None:
+    """``INSERT`` new result rows (:func:`task_fields`) with one ``executemany``: the
+    values ``bulk_create`` would send (pickled fields were encoded already; datetimes go
+    through the backend's own ``adapt_datetimefield_value``), without building a model
+    instance per row or the ORM compiling every field of every row (profiled: most of
+    the monitor's time under load)."""
     connection = connections[db]
-    quote = connection.ops.quote_name
-    fields = Task._meta.concrete_fields
-    adapt = connection.ops.adapt_datetimefield_value
-    convert = [adapt if isinstance(f, DateTimeField) else _plain for f in fields]
-    params = [[c(getattr(row, f.attname)) for f, c in zip(fields, convert)] for row in rows]
-    sql = (f"INSERT INTO {quote(Task._meta.db_table)} "
-           f"({', '.join(quote(f.column) for f in fields)}) "
-           f"VALUES ({', '.join(['%s'] * len(fields))})")
+    sql, columns = _insert_plan(connection)
+    params = [[convert(row[name]) for name, convert in columns] for row in rows]
     with connection.cursor() as cursor:
         for start in range(0, len(params), 500):
             cursor.executemany(sql, params[start:start + 500])
 
 
+def _insert_plan(connection) -> tuple[str, list]:
+    """The ``INSERT`` statement for the result table and, per column, its attribute
+    name and value converter."""
+    from djq.models import Task
+
+    quote = connection.ops.quote_name
+    fields = Task._meta.concrete_fields
+    adapt = connection.ops.adapt_datetimefield_value
+    columns = [(f.attname, adapt if isinstance(f, DateTimeField) else _plain)
+               for f in fields]
+    sql = (f"INSERT INTO {quote(Task._meta.db_table)} "
+           f"({', '.join(quote(f.column) for f in fields)}) "
+           f"VALUES ({', '.join(['%s'] * len(fields))})")
+    return sql, columns
+
+
 def _plain(value: Any) -> Any:
     """A ``str`` subclass (picklefield's ``PickledObject``) as a plain ``str``."""
     return str(value) if isinstance(value, str) and type(value) is not str else value
-
-
-def _prune_if_due(db: str, conf: Conf, new) -> None:
-    if conf.save_limit > 0 and any(row.success for row in new):
-        _prune_successes(db, conf.save_limit)
 
 
 def _prune_successes(db: str, limit: int) -> None:
