@@ -6,6 +6,7 @@ test run's database and a file cache, both passed in the environment.
 * ``DJQ_TEST_Q_CLUSTER``: ``Q_CLUSTER`` as JSON.
 * ``DJQ_TEST_CACHE_DIR``: a directory for the shared file cache (stats, cached results).
 * ``DJQ_TEST_SIGNAL_LOG``: a file each worker appends signal names to.
+* ``DJQ_TEST_BACKGROUND_THREAD``: start a thread at import, as some SDKs do.
 """
 
 import json
@@ -38,3 +39,11 @@ if os.environ.get("DJQ_TEST_SIGNAL_LOG"):
     _pre, _post = _log("pre_execute"), _log("post_execute")
     signals.pre_execute.connect(_pre, weak=False)
     signals.post_execute.connect(_post, weak=False)
+
+if os.environ.get("DJQ_TEST_BACKGROUND_THREAD"):
+    # What an SDK set up in the settings does (a background sender thread): the sentinel
+    # then runs threads, and its pool comes from the fork server instead of fork().
+    import threading
+    import time
+
+    threading.Thread(target=time.sleep, args=(10**6,), name="sdk-sender", daemon=True).start()

@@ -160,3 +160,30 @@ def test_recycling_workers_lose_no_task(cluster_env, start_cluster):
     assert cluster.stop() == 0
     assert cluster.log.count("recycling after 3 tasks") >= 10
     assert "while running task" not in cluster.log
+
+
+def test_a_sentinel_running_threads_gets_its_pool_from_the_fork_server(cluster_env,
+                                                                        start_cluster,
+                                                                        tmp_path):
+    """Never fork() a process with threads: the pool comes from the fork server, and the
+    pipes to each new worker still reach the pusher and the monitor."""
+    import psutil
+
+    env = {**cluster_env(retry=2), "DJQ_TEST_BACKGROUND_THREAD": "1"}
+    ids = [async_task("tests.tasks.add", i, 1) for i in range(10)]
+    cluster = start_cluster(env)
+    wait_for(lambda: done(ids, success=True), what="the first results")
+    stat = wait_for(lambda: Stat.get(cluster.proc.pid), what="the cluster's Stat")
+    worker = stat.workers[0]
+    assert psutil.Process(worker).ppid() != cluster.proc.pid  # the fork server's child
+    os.kill(worker, signal.SIGKILL)
+    stat = wait_for(lambda: (s := Stat.get(cluster.proc.pid)) and s.reincarnations and s,
+                    what="a new worker")
+    new = stat.workers[0]  # slot 1's new worker
+    assert new != worker
+    more = [async_task("tests.tasks.add", i, 2) for i in range(20)]
+    wait_for(lambda: done(more, success=True), what="results after the kill")
+    ran = {line.split()[2] for line in (tmp_path / "signals.log").read_text().splitlines()
+           if line.split()[1] in more}
+    assert str(new) in ran  # the new worker got tasks: its pipes reached the pusher
+    assert cluster.stop() == 0

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from multiprocessing.sharedctypes import RawValue
+import multiprocessing
 
 import pytest
 from django.utils import timezone
@@ -14,6 +14,8 @@ from djq.cluster.parcel import open_parcel
 from djq.cluster.pusher import unpack
 from djq.cluster.reporting import build_reporters
 from djq.cluster.saver import save_batch
+from djq.cluster.slots import SlotTable
+from djq.cluster.wake import Wake
 from djq.cluster.worker import run_parcel
 from djq.conf import conf
 from djq.hookspecs import hookimpl
@@ -63,8 +65,9 @@ def test_unreadable_body_becomes_a_failure(settings):
     settings.Q_CLUSTER = {**settings.Q_CLUSTER, "serializer": "json"}
     kind, parcel = unpack((10, signed), broker, conf)
     assert kind == "task"
-    deadline = RawValue("d", 0.0)
-    pkg = run_parcel(parcel, conf, deadline)
+    table = SlotTable(multiprocessing.get_context("fork"), 1)
+    pkg = run_parcel(parcel, conf, table.slot(1), Wake(multiprocessing.get_context("fork"),
+                                                       table))
     assert pkg["id"] == "a" * 32 and pkg["group"] == "g"
     assert pkg["broker_fail"] and not pkg["success"] and pkg["ack_id"] == 10
     assert broker.failed == []  # failed only once the Failure is saved

@@ -1,21 +1,28 @@
-"""A worker's finished results on their way back to the sentinel.
+"""A worker's finished results on their way to the monitor.
 
-Results of a batch go back together, one pipe message for the lot. So that a long task
-does not hold back the results its batch-mates finished before it, a watcher thread sends
-what is waiting once the oldest result has waited ``FLUSH_AFTER`` seconds. The thread
-sleeps on an event while nothing waits: an idle worker costs no CPU.
+Results of a batch go to the monitor together, one pipe message for the lot; then the
+worker counts them as ``finished`` in its slot row (:mod:`djq.cluster.slots`) and drops a
+byte into its ready pipe, which wakes the pusher if it is waiting for a free worker.
+
+So that a long task does not hold back the results its batch-mates finished before it,
+a watcher thread sends what is waiting once the oldest result has waited
+``FLUSH_AFTER`` seconds. It is only involved while a batch of several tasks is under way
+(:meth:`Outbox.hold`), and then it checks every ``FLUSH_AFTER`` by itself rather than
+being woken per batch: waking a thread costs more CPU than a no-op task (measured). It
+parks after ``PARK_AFTER`` seconds with nothing waiting, so an idle worker costs nothing.
 """
 
 from __future__ import annotations
 
+import os
 import pickle
 import struct
 import threading
 import time
 
-RETIRING = b"retiring"  # sent just before a recycling worker's last results
 RESULTS = b"R"
 FLUSH_AFTER = 0.01
+PARK_AFTER = 0.5
 _COUNT = struct.Struct("!I")
 
 
@@ -39,56 +46,93 @@ def pack_results(packages: list[dict]) -> bytes:
 
 
 def unpack_results(data: bytes) -> tuple[int, bytes]:
-    """The sentinel's side: ``(count, pickled list)``, the list left pickled."""
+    """``(count, pickled list)``."""
     return _COUNT.unpack_from(data, 1)[0], data[1 + _COUNT.size:]
 
 
 class Outbox:
-    def __init__(self, conn) -> None:
-        self.conn = conn
+    def __init__(self, results, ready, slot) -> None:
+        """``results``: the pipe to the monitor; ``ready``: the write end of the pusher's
+        wake-up pipe (or ``None``); ``slot``: the worker's row."""
+        self.results, self.slot = results, slot
+        self.ready = ready.fileno() if ready is not None else None
+        if self.ready is not None:
+            os.set_blocking(self.ready, False)
         self.lock = threading.Lock()
         self.waiting: list[dict] = []
         self.since = 0.0  # when the oldest waiting result finished
-        self.broken = False  # the pipe is gone: the sentinel is
-        self.wake = threading.Event()
-        threading.Thread(target=self._watch, name="djq-outbox", daemon=True).start()
+        self.broken = False  # the monitor is gone
+        self.watching = threading.Event()
+        self.thread: threading.Thread | None = None
 
     def add(self, package: dict) -> None:
         with self.lock:
             self.waiting.append(package)
             if not self.since:
                 self.since = time.monotonic()
-                self.wake.set()
 
-    def flush(self, retiring: bool = False) -> bool:
-        """Send what waits (``RETIRING`` first if asked); ``False`` if the pipe broke."""
+    def hold(self) -> None:
+        """Results wait while the next task runs: have the watcher keep an eye on them."""
+        if self.thread is None:
+            self.thread = threading.Thread(target=self._watch, name="djq-outbox",
+                                           daemon=True)
+            self.thread.start()
+        if not self.watching.is_set():
+            self.watching.set()
+
+    def flush(self) -> bool:
+        """Send what waits, count it finished, tell the pusher; ``False`` if the
+        monitor is gone."""
         with self.lock:
-            try:
-                if retiring:
-                    # Before the results: the sentinel must not hand this worker more
-                    # work in the moment before it exits.
-                    self.conn.send_bytes(RETIRING)
-                if self.waiting:
-                    self.conn.send_bytes(pack_results(self.waiting))
-            except (BrokenPipeError, OSError):
-                self.broken = True
+            if self.waiting and not self.broken:
+                try:
+                    self.results.send_bytes(pack_results(self.waiting))
+                except (BrokenPipeError, OSError):
+                    self.broken = True
+                else:
+                    count = len(self.waiting)
+                    self.slot.sent += count
+                    self.slot.finished += count  # before the wake-up: the pusher reads it
+                    self.wake_pusher()
             self.waiting, self.since = [], 0.0
             return not self.broken
 
+    def wake_pusher(self) -> None:
+        if self.ready is None:
+            return
+        try:
+            os.write(self.ready, b"r")
+        except OSError:  # full (the pusher has not looked for a while) or gone: either way
+            pass
+
+    def monitor_gone(self) -> bool:
+        """Whether the monitor closed its end (checked before taking on a batch)."""
+        if self.broken:
+            return True
+        import select
+
+        poller = select.poll()
+        poller.register(self.results.fileno(), select.POLLOUT)
+        for _fd, events in poller.poll(0):
+            if events & (select.POLLERR | select.POLLHUP):
+                self.broken = True
+        return self.broken
+
     def _watch(self) -> None:
+        idle_since = time.monotonic()
         while True:
-            self.wake.wait()
-            self.wake.clear()
-            while True:
-                with self.lock:
-                    since = self.since
-                if not since:
-                    break
-                left = since + FLUSH_AFTER - time.monotonic()
-                if left > 0:
-                    time.sleep(left)
-                    continue
-                with self.lock:
-                    due = self.since and time.monotonic() - self.since >= FLUSH_AFTER
-                if due:
+            self.watching.wait()
+            time.sleep(FLUSH_AFTER)
+            with self.lock:
+                since = self.since
+            now = time.monotonic()
+            if since:
+                idle_since = now
+                if now - since >= FLUSH_AFTER:
                     self.flush()
+            elif now - idle_since >= PARK_AFTER:
+                self.watching.clear()
+                with self.lock:  # hold() may have run between the check and the clear
+                    if self.since:
+                        self.watching.set()
+                idle_since = time.monotonic()

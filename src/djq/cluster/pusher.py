@@ -1,11 +1,16 @@
-"""The pusher process: broker -> verify -> the sentinel's task channel.
+"""The pusher process: broker -> verify -> a free worker.
 
-Each dequeue goes to the sentinel as one channel message (a list): ``("task", parcel)``
-to run, where a :class:`~djq.cluster.parcel.Parcel` is the verified, still-serialized
-package (workers deserialize it), or ``("result", package)`` for a failure recorded
-without running (delivery over ``max_attempts``), which the sentinel forwards to the
-monitor. A package whose signature does not verify is never unpacked nor executed: it is
-failed on the broker and logged with its broker id.
+It dequeues as many packages as ``queue_limit`` has room for, checks each signature and
+hands the verified, still-serialized packages (:class:`~djq.cluster.parcel.Parcel`;
+workers deserialize them) straight to free workers (:mod:`djq.cluster.dispatch`). It
+holds at most ``queue_limit`` tasks that no worker has yet, and dequeues again only once
+it has handed out all it holds. A package whose signature does not verify is never
+unpacked nor executed: it is failed on the broker and logged with its broker id. A
+delivery over ``max_attempts`` is recorded as a failure without running, and goes to the
+monitor through the sentinel like the failures the pusher records for dead workers.
+
+On stop it dequeues no more, hands out what it holds, waits until the workers finished
+it all, and closes their task pipes: for a worker, the end.
 """
 
 from __future__ import annotations
@@ -28,7 +33,9 @@ def _split(delivery) -> tuple:
 
 
 def unpack(delivery, broker, conf) -> tuple | None:
-    """One delivery -> a channel item, or ``None`` if it was dropped (bad signature)."""
+    """One delivery -> ``("task", parcel)`` to run, ``("result", package)`` recorded
+    without running (over ``max_attempts``), or ``None`` if it was dropped (bad
+    signature)."""
     from djq import signing
     from djq.cluster.parcel import Parcel, package_of
     from djq.errors import BadSignature
@@ -68,18 +75,24 @@ def backoff(failures: int, poll: float) -> float:
 
 def prefetch_limit(conf, broker) -> int:
     """Most packages one dequeue may take: ``bulk`` if set (djq's default leaves it unset:
-    as many as ``queue_limit`` has room for), within the broker's ``max_bulk``."""
+    ``queue_limit``, all the pusher may hold), within the broker's ``max_bulk``."""
     most = int(conf.bulk or conf.queue_limit or 1)
     max_bulk = getattr(broker.capabilities, "max_bulk", None)
     return max(1, min(most, max_bulk) if max_bulk else most)
 
 
-def pusher(channel, stop_event) -> None:
-    """Process target: dequeue until ``stop_event``, then hand over what is in hand."""
+def pusher(control, records, table, stop_event, close=()) -> None:
+    """Process target: ``control`` (the sentinel's notes), ``records`` (a pipe to the
+    sentinel), ``table`` (:class:`~djq.cluster.slots.SlotTable`); ``close``: inherited
+    descriptors of other processes."""
+    for conn in close:
+        conn.close()
+    control.receiver()
     bootstrap()
     from django.db import close_old_connections
 
     from djq.brokers import get_broker
+    from djq.cluster.dispatch import Dispatcher
     from djq.conf import conf
 
     name = current_process().name
@@ -88,13 +101,22 @@ def pusher(channel, stop_event) -> None:
     broker = get_broker()
     logger.info("%s pushing tasks at %s", name, os.getpid())
     blocking = bool(getattr(broker.capabilities, "blocking", False))
-    most = prefetch_limit(conf, broker)
+    receipts = bool(getattr(broker.capabilities, "receipts", False))
+    hands = Dispatcher(control, records, table, conf, receipts)
+    most = min(prefetch_limit(conf, broker), int(conf.queue_limit or 1))
     failed = 0  # dequeue errors in a row
-    while not stop_event.is_set() and alive():
-        room = channel.room(most, stop_event, alive)
-        if not room:
+    while alive():
+        hands.notes()
+        hands.dispatch()
+        if stop_event.is_set():
+            if hands.drained:
+                break
+            hands.wait(0.1)
             continue
-        broker.bulk = room
+        if hands.pending:  # nothing more until a worker is free
+            hands.wait(0.5)
+            continue
+        broker.bulk = most
         try:
             deliveries = broker.dequeue()
         except Exception as exc:
@@ -116,9 +138,14 @@ def pusher(channel, stop_event) -> None:
             if not blocking:
                 stop_event.wait(float(conf.poll))
             continue
-        items = [item for item in (unpack(d, broker, conf) for d in deliveries) if item]
-        # What is not handed over stays unacknowledged: the broker redelivers it.
-        if items and not channel.put_many(items, alive=alive):
-            break
+        for item in (unpack(d, broker, conf) for d in deliveries):
+            if item is None:
+                continue
+            kind, value = item
+            if kind == "task":
+                hands.pending.append(value)
+            else:  # recorded without running (max_attempts): to the monitor
+                hands.record(value)
+    hands.close()  # the workers' end of work
     broker.close()
     logger.info("%s stopped pushing tasks", name)

@@ -1,7 +1,8 @@
 """The monitor process (the spec's "Monitor"): save results in batches, then acknowledge.
 
-A batch is whatever has arrived from the sentinel by the time the previous one is saved
-(at least one result, at most about ``BATCH_SIZE``). The batch is saved
+A batch is whatever has arrived from the workers (and the sentinel) by the time the
+previous one is saved (at least one result, at most about ``BATCH_SIZE``; see
+:mod:`djq.cluster.inbox`). The batch is saved
 with :func:`djq.results.save_results` (one transaction), and only then acknowledged on the
 broker with one ``acknowledge_many`` — inside that transaction when the broker shares the
 results' database, else from the :class:`~djq.cluster.acker.Acknowledger` thread while
@@ -22,65 +23,18 @@ from __future__ import annotations
 
 import logging
 import os
-import pickle
 import time
 from multiprocessing import current_process, parent_process
-from multiprocessing.connection import wait
 
 from djq.cluster.acker import Acknowledger
 from djq.cluster.context import bootstrap
-from djq.cluster.outlet import STOP
 
 logger = logging.getLogger("djq")
 
-BATCH_SIZE = 500
 LINGER = 0.002
 SAVE_TRIES = 3
 ACK_RETRY_LIMIT = 30.0
 ACK_BACKOFF_CAP = 5.0
-
-
-def collect(outlet, linger: float = 0.0, parent=None) -> tuple[list[dict], bool]:
-    """Block for results, then take whatever else is already there; ``(batch, stop)``.
-
-    At a low rate each result is saved at once. Under load results pile up while a batch
-    is being saved, so the next batch is bigger; ``linger`` (the saver passes
-    ``LINGER`` while batches hold more than one result, i.e. during a burst) waits that
-    much once more for stragglers, fewer transactions for the same results.
-
-    With ``parent`` (the sentinel) it waits for results or the sentinel's exit, with no
-    timeout: an idle monitor never wakes up."""
-    batch, stop = [], False
-    reader = outlet.reader
-    if parent is not None and getattr(parent, "sentinel", None) is not None:
-        if reader not in wait([reader, parent.sentinel]):
-            return batch, stop
-    elif not reader.poll(1.0):
-        return batch, stop
-    while True:
-        try:
-            data = reader.recv_bytes()
-        except (EOFError, OSError):  # the sentinel is gone
-            stop = True
-            break
-        if data == STOP:
-            stop = True
-            break
-        results = _results(data)
-        outlet.took(len(results))
-        batch.extend(results)
-        if len(batch) >= BATCH_SIZE:
-            break
-        if not reader.poll(0):
-            if not linger or not reader.poll(linger):
-                break
-            linger = 0.0
-    return batch, stop
-
-
-def _results(data: bytes) -> list[dict]:
-    """A pickled list of result packages (a worker's, or the sentinel's own)."""
-    return pickle.loads(data)
 
 
 def acknowledgeable(package: dict, conf) -> bool:
@@ -200,12 +154,18 @@ def acknowledge(broker, acks: list, fails: list, conf) -> None:
             delay = min(delay * 2, ACK_BACKOFF_CAP)
 
 
-def saver(outlet) -> None:
-    """Process target: save what arrives through ``outlet`` (a
-    :class:`~djq.cluster.outlet.Outlet`) until its poison pill or the sentinel's exit."""
+def saver(outlet, control, table, close=()) -> None:
+    """Process target: save what the workers (and the sentinel, through ``outlet``) send
+    until the sentinel's poison pill or its exit. ``control``: the sentinel's notes of new
+    workers' pipes; ``table``: the :class:`~djq.cluster.slots.SlotTable`; ``close``:
+    inherited descriptors of other processes."""
+    for conn in close:
+        conn.close()
     outlet.reading_end()
+    control.receiver()
     bootstrap()
     from djq.brokers import get_broker
+    from djq.cluster.inbox import Inbox
     from djq.cluster.reporting import build_reporters, close_reporters
     from djq.conf import conf
 
@@ -216,15 +176,17 @@ def saver(outlet) -> None:
     acker = None
     if not shares_database(broker):
         acker = Acknowledger(lambda acks, fails: acknowledge(broker, acks, fails, conf))
+    inbox = Inbox(outlet, control, table, parent)
     logger.info("%s monitoring at %s", name, os.getpid())
     linger = 0.0
     while True:
-        batch, stop = collect(outlet, linger, parent)
+        batch, stop = inbox.collect(linger)
         if batch:
             save_batch(batch, broker, conf, reporters, acker.submit if acker else None)
         linger = LINGER if len(batch) > 1 else 0.0
         if stop or (not batch and parent is not None and not parent.is_alive()):
             break
+    inbox.close()
     if acker is not None:
         acker.close()  # what is saved gets acknowledged before the monitor leaves
     close_reporters(reporters)  # deliver what they still hold, briefly
