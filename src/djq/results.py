@@ -23,7 +23,7 @@ from typing import Any, Callable, Iterable
 from django.core.cache import caches
 from django.db import IntegrityError, connections, router, transaction
 from django.db.models import DateTimeField
-from picklefield.fields import dbsafe_encode
+from picklefield.fields import PickledObjectField, dbsafe_encode
 
 from djq.conf import Conf, conf as default_conf
 from djq.execution import format_error, func_name, resolve
@@ -207,32 +207,39 @@ def _insert_rows(db: str, rows: list[dict]) -> None:
     instance per row or the ORM compiling every field of every row (profiled: most of
     the monitor's time under load)."""
     connection = connections[db]
-    sql, columns = _insert_plan(connection)
-    params = [[convert(row[name]) for name, convert in columns] for row in rows]
+    sql, names, converted = _insert_plan(connection)
+    params = [[row[name] for name in names] for row in rows]
+    for index, convert in converted:
+        for values in params:
+            values[index] = convert(values[index])
     with connection.cursor() as cursor:
         for start in range(0, len(params), 500):
             cursor.executemany(sql, params[start:start + 500])
 
 
-def _insert_plan(connection) -> tuple[str, list]:
-    """The ``INSERT`` statement for the result table and, per column, its attribute
-    name and value converter."""
+def _insert_plan(connection) -> tuple[str, list[str], list[tuple[int, Callable]]]:
+    """The ``INSERT`` statement for the result table, the attribute name of each column,
+    and the columns whose values need converting (datetimes; pickled fields, a ``str``
+    subclass, as plain ``str``)."""
     from djq.models import Task
 
     quote = connection.ops.quote_name
     fields = Task._meta.concrete_fields
-    adapt = connection.ops.adapt_datetimefield_value
-    columns = [(f.attname, adapt if isinstance(f, DateTimeField) else _plain)
-               for f in fields]
+    converted = []
+    for index, field in enumerate(fields):
+        if isinstance(field, DateTimeField):
+            converted.append((index, connection.ops.adapt_datetimefield_value))
+        elif isinstance(field, PickledObjectField):
+            converted.append((index, _plain))
     sql = (f"INSERT INTO {quote(Task._meta.db_table)} "
            f"({', '.join(quote(f.column) for f in fields)}) "
            f"VALUES ({', '.join(['%s'] * len(fields))})")
-    return sql, columns
+    return sql, [f.attname for f in fields], converted
 
 
 def _plain(value: Any) -> Any:
     """A ``str`` subclass (picklefield's ``PickledObject``) as a plain ``str``."""
-    return str(value) if isinstance(value, str) and type(value) is not str else value
+    return None if value is None else str(value)
 
 
 def _prune_successes(db: str, limit: int) -> None:

@@ -25,7 +25,6 @@ from typing import Any
 
 from django.conf import settings
 from django.core import signing as django_signing
-from django.utils.crypto import constant_time_compare
 from django.utils.encoding import force_bytes
 
 from djq.conf import Conf, conf as default_conf
@@ -92,9 +91,11 @@ class PackageSigner:
         value, sep, sig = signed_value.rpartition(":")
         if not sep:
             raise django_signing.BadSignature('No ":" found in value')
-        data = value.encode()
+        data, given = value.encode(), sig.encode()
         for mac in self._macs:
-            if constant_time_compare(sig, self._signature(mac, data)):
+            # hmac.compare_digest is what constant_time_compare runs, minus two
+            # force_bytes() calls per package.
+            if hmac.compare_digest(given, self._signature(mac, data).encode()):
                 return value
         raise django_signing.BadSignature(f'Signature "{sig}" does not match')
 
@@ -143,19 +144,47 @@ def dumps(package: dict, conf: Conf | None = None) -> str:
     return _signer(conf).sign(f"{_b64(header)}.{flag}{_b64(body)}")
 
 
-def verify(signed: str | bytes, conf: Conf | None = None) -> tuple[dict[str, Any], str]:
-    """Check the signature; return the (JSON-only) header and the still-encoded body."""
-    conf = conf or default_conf
+def verified(signed: str | bytes, conf: Conf | None = None,
+             signer: PackageSigner | None = None) -> str:
+    """Check the signature; return the payload (``<b64 header>.<flag><b64 body>``), still
+    encoded. ``signer``: one from :func:`signer_for`, to reuse over a batch.
+
+    :raises BadSignature: tampered, foreign or malformed; nothing was decoded.
+    """
     if isinstance(signed, bytes):
         signed = signed.decode("ascii", "replace")
     try:
-        payload = _signer(conf).unsign(signed)
-        header_text, body_text = payload.split(".", 1)
-        return json.loads(_unb64(header_text)), body_text
+        payload = (signer or _signer(conf or default_conf)).unsign(signed)
     except django_signing.BadSignature as exc:
         raise BadSignature(f"Package signature does not verify: {exc}") from exc
+    if "." not in payload:  # signed by us but malformed: still never executed
+        raise BadSignature("Malformed package: no header")
+    return payload
+
+
+def header_of_payload(payload: str) -> dict[str, Any]:
+    """The JSON header of a verified payload (only decoded when needed: the body holds
+    everything the header does)."""
+    try:
+        header = json.loads(_unb64(payload.split(".", 1)[0]))
+    except ValueError:
+        return {}
+    return header if isinstance(header, dict) else {}
+
+
+def verify(signed: str | bytes, conf: Conf | None = None) -> tuple[dict[str, Any], str]:
+    """Check the signature; return the (JSON-only) header and the still-encoded body."""
+    payload = verified(signed, conf)
+    header_text, body_text = payload.split(".", 1)
+    try:
+        return json.loads(_unb64(header_text)), body_text
     except ValueError as exc:  # signed by us but malformed: still never executed
         raise BadSignature(f"Malformed package: {exc}") from exc
+
+
+def signer_for(conf: Conf | None = None) -> PackageSigner:
+    """The signer :func:`dumps` and :func:`verified` use for ``conf`` right now."""
+    return _signer(conf or default_conf)
 
 
 def loads(signed: str | bytes, conf: Conf | None = None) -> dict:
@@ -165,15 +194,15 @@ def loads(signed: str | bytes, conf: Conf | None = None) -> dict:
     :raises UnreadablePackage: signature good, body unreadable; ``.header`` identifies it.
     """
     conf = conf or default_conf
-    header, body_text = verify(signed, conf)
-    return open_body(header, body_text, conf)
+    return open_payload(verified(signed, conf), conf)
 
 
-def open_body(header: dict[str, Any], body_text: str, conf: Conf | None = None) -> dict:
-    """Deserialize the body of a package :func:`verify` accepted.
+def open_payload(payload: str, conf: Conf | None = None) -> dict:
+    """Deserialize the body of a payload :func:`verified` accepted.
 
     :raises UnreadablePackage: the body does not deserialize; ``.header`` identifies it.
     """
+    header_text, body_text = payload.split(".", 1)
     conf = conf or default_conf
     try:
         body = _unb64(body_text[1:])
@@ -181,6 +210,7 @@ def open_body(header: dict[str, Any], body_text: str, conf: Conf | None = None) 
             body = zlib.decompress(body)
         return plugins.serializer(conf.serializer).loads(body)
     except Exception as exc:
+        header = header_of_payload(payload)
         raise UnreadablePackage(
             f"Package {header.get('id')} ({header.get('func')}) cannot be deserialized: "
             f"{exc!r}", header) from exc

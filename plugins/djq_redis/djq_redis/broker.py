@@ -10,11 +10,14 @@ Design (at-least-once, with delivery receipts — beyond Django Q's Redis broker
   consumer may reclaim any expired entry), and a shared name means consumers of dead
   clusters never pile up in the group. No other key exists; nothing ever runs ``KEYS``.
 * **Enqueue**: ``XADD`` (``enqueue_many``: all ``XADD``\\ s in one ``MULTI``). Each
-  enqueuing thread sends it on a connection of its own (redis-py's ``client()``, a
-  single-connection client on the broker's pool): taking a pooled connection and giving it
-  back costs more CPU than the rest of the command on the client side, and
-  ``async_task`` runs once per task. The pinned connection is dropped in a forked child
-  (it is the parent's socket); a django-redis client keeps its pool's usual path.
+  enqueuing thread sends it on a connection of its own, taken from the broker's pool
+  once and kept, through redis-py's connection API (``send_packed_command`` /
+  ``read_response``): taking a pooled connection and giving it back, and the client's
+  per-command bookkeeping, cost more CPU than the rest of the command on the client
+  side, and ``async_task`` runs once per task. On a connection error the command is
+  sent again through the client, with its retries. The pinned connection is dropped in a
+  forked child (it is the parent's socket); a django-redis client keeps its pool's usual
+  path.
 * **Dequeue**: ``XREADGROUP GROUP djq djq COUNT <bulk> BLOCK <b> STREAMS <key> >`` — one
   atomic command, one round trip: new entries move to the PEL (delivery count 1), so no
   other consumer sees them. ``b`` is ``min(1 s, retry / 4)`` (and below the socket
@@ -46,7 +49,9 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from djq.brokers import Broker, Delivery
 from djq_redis import CAPABILITIES
@@ -84,6 +89,20 @@ def _missing(exc: Exception) -> bool:
     return message.startswith(("NOGROUP", "UNBLOCKED"))
 
 
+class _Pinned:
+    """A connection taken from ``pool`` for one thread; given back when the thread's
+    broker state is collected."""
+
+    def __init__(self, pool: Any, conn: Any) -> None:
+        self.pool, self.conn = pool, conn
+
+    def __del__(self) -> None:
+        try:
+            self.pool.release(self.conn)
+        except Exception:
+            pass
+
+
 class RedisBroker(Broker):
     capabilities = CAPABILITIES
 
@@ -100,7 +119,7 @@ class RedisBroker(Broker):
         # BLOCK 0 would wait forever: below 10 ms, do not block at all.
         self.block_ms = int(block * 1000) if block >= 0.01 else None
         self._reclaim_due = 0.0
-        self._pinned = threading.local()  # .client = (_forks, single-connection client)
+        self._pinned = threading.local()  # .conn = (_forks, connection), see _pinned_conn
         self._cursor = "0-0"
         client = self.connection
         self._reclaim_script = client.register_script(source("reclaim"))
@@ -113,18 +132,32 @@ class RedisBroker(Broker):
 
     # -- queueing ---------------------------------------------------------------------------
     def enqueue(self, task: str) -> str:
-        return _text(self._enqueue_client().xadd(self.key, {FIELD: task}))
+        return _text(self._command("XADD", self.key, "*", FIELD, task))
 
-    def _enqueue_client(self) -> Any:
-        """This thread's single-connection client (see the module docstring). Its
-        connection stays out of the pool until the thread ends (the client is then
-        collected and gives it back); :meth:`close` disconnects it like the others."""
+    def _command(self, *args: Any) -> Any:
+        """One command on this thread's pinned connection, its raw reply (no response
+        callback); on a connection error, once more through the client (its retries)."""
+        conn = self._pinned_conn()
+        if conn is None:
+            return self.connection.execute_command(*args)
+        try:
+            conn.send_packed_command(conn.pack_command(*args), check_health=False)
+            return conn.read_response()
+        except (RedisConnectionError, RedisTimeoutError):
+            conn.disconnect()
+            return self.connection.execute_command(*args)
+
+    def _pinned_conn(self) -> Any:
+        """This thread's own connection (see the module docstring), ``None`` for a
+        django-redis client. It stays out of the pool until the thread ends (it is then
+        collected); :meth:`close` disconnects it with the pool's others."""
         if not self._owned:
-            return self.connection
-        pinned = getattr(self._pinned, "client", None)
+            return None
+        pinned = getattr(self._pinned, "conn", None)
         if pinned is None or pinned[0] != _forks:
-            pinned = self._pinned.client = (_forks, self.connection.client())
-        return pinned[1]
+            pool = self.connection.connection_pool
+            pinned = self._pinned.conn = (_forks, _Pinned(pool, pool.get_connection()))
+        return pinned[1].conn
 
     def enqueue_many(self, tasks: Iterable[str]) -> list[str]:
         pipe = self.connection.pipeline(transaction=True)
@@ -139,9 +172,11 @@ class RedisBroker(Broker):
             if reclaimed:
                 return reclaimed
         for _ in range(2):
+            args = ["XREADGROUP", "GROUP", GROUP, CONSUMER, "COUNT", self.bulk]
+            if self.block_ms is not None:
+                args += ["BLOCK", self.block_ms]
             try:
-                reply = self.connection.xreadgroup(GROUP, CONSUMER, {self.key: ">"},
-                                                   count=self.bulk, block=self.block_ms)
+                reply = self._command(*args, "STREAMS", self.key, ">")
             except ResponseError as exc:
                 if not _missing(exc):
                     raise
@@ -162,18 +197,22 @@ class RedisBroker(Broker):
 
     @staticmethod
     def _deliveries(reply: Any) -> list[Delivery]:
-        """``XREADGROUP``'s reply: ``[[key, entries]]`` (RESP2) or ``{key: [entries]}``
-        (RESP3) with ``entries = [(id, {field: value})]``."""
+        """``XREADGROUP``'s raw reply: ``[[key, entries]]`` (RESP2) or ``{key: entries}``
+        (RESP3), ``entries = [[id, [field, value, ...]], ...]``; a client with response
+        callbacks may have made the fields a dict already."""
         if not reply:
             return []
-        if isinstance(reply, dict):
-            streams = [v[0] if v else [] for v in reply.values()]
-        else:
-            streams = [s[1] for s in reply]
+        streams = reply.values() if isinstance(reply, dict) else [s[1] for s in reply]
         out = []
         for entries in streams:
-            for entry_id, fields in entries:
-                package = fields.get(b"p", fields.get("p")) if fields else None
+            for entry_id, fields in entries or ():
+                if isinstance(fields, dict):
+                    package = fields.get(b"p", fields.get("p"))
+                elif fields and len(fields) >= 2:
+                    package = dict(zip(fields[::2], fields[1::2]))
+                    package = package.get(b"p", package.get("p"))
+                else:
+                    package = None
                 if package is not None:
                     out.append(Delivery(_text(entry_id), _text(package), 1))
         return out

@@ -23,17 +23,16 @@ def broker(redis_server):
 
 
 def test_each_thread_enqueues_on_its_own_reused_connection(broker):
-    main = broker._enqueue_client()
-    assert broker._enqueue_client() is main
-    assert main.connection is not None  # a single-connection client
+    main = broker._pinned_conn()
+    assert broker._pinned_conn() is main
     seen, errors = [], []
 
     def produce(n):
         try:
-            client = broker._enqueue_client()
+            client = broker._pinned_conn()
             for signed in signed_packages(broker, 5, start=n * 5):
                 broker.enqueue(signed)
-            seen.append((client, broker._enqueue_client()))
+            seen.append((client, broker._pinned_conn()))
         except Exception as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
 
@@ -58,20 +57,20 @@ def test_close_then_enqueue_reconnects(broker):
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
 def test_a_forked_child_never_uses_the_parents_pinned_connection(broker):
-    parent = broker._enqueue_client()
+    parent = broker._pinned_conn()
     broker.enqueue(signed_packages(broker, 1)[0])
     pid = os.fork()
     if pid == 0:  # child: report through the exit code only
         code = 1
         try:
-            child = broker._enqueue_client()
+            child = broker._pinned_conn()
             broker.enqueue(signed_packages(broker, 1, start=1)[0])
-            code = 0 if child is not parent and child.connection is not parent.connection else 2
+            code = 0 if child is not parent else 2
         finally:
             os._exit(code)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
-    assert broker._enqueue_client() is parent
+    assert broker._pinned_conn() is parent
     broker.enqueue(signed_packages(broker, 1, start=2)[0])  # the parent's socket is intact
     assert len(poll(broker, 3)) == 3
 

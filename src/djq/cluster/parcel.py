@@ -1,9 +1,11 @@
 """What travels from the pusher to a worker: a verified, still-serialized task.
 
 The pusher checks each package's signature (an HMAC over the bytes, cheap) and passes the
-body on *without deserializing it*: unpickling is the workers' job, done in parallel, and
-the sentinel only moves bytes. A :class:`Parcel` is the verified header (JSON: id, name,
-func, group...), the encoded body and the broker's delivery receipt and count.
+payload on *without decoding it*: unpickling is the workers' job, done in parallel. A
+:class:`Parcel` is the verified payload (header and body, both still encoded), the
+broker's delivery receipt and its delivery count. The header (JSON: id, name, func,
+group...) is decoded only when needed: the body holds all of it, and a package whose
+body will not deserialize is recorded as a failure under its header's id.
 """
 
 from __future__ import annotations
@@ -20,8 +22,15 @@ logger = logging.getLogger("djq")
 class Parcel(NamedTuple):
     ack_id: Any
     attempt: int
-    header: dict
-    body: str
+    payload: str  # verified: "<b64 header>.<flag><b64 body>"
+
+    @property
+    def header(self) -> dict:
+        return signing.header_of_payload(self.payload)
+
+    @property
+    def body(self) -> str:
+        return self.payload.split(".", 1)[1]
 
 
 def open_parcel(parcel: Parcel, conf) -> dict:
@@ -29,7 +38,7 @@ def open_parcel(parcel: Parcel, conf) -> dict:
 
     :raises signing.UnreadablePackage: the body does not deserialize.
     """
-    package = signing.open_body(parcel.header, parcel.body, conf)
+    package = signing.open_payload(parcel.payload, conf)
     package["ack_id"], package["attempt"] = parcel.ack_id, parcel.attempt
     return package
 

@@ -32,10 +32,10 @@ def _split(delivery) -> tuple:
     return delivery[0], delivery[1], None
 
 
-def unpack(delivery, broker, conf) -> tuple | None:
+def unpack(delivery, broker, conf, signer=None) -> tuple | None:
     """One delivery -> ``("task", parcel)`` to run, ``("result", package)`` recorded
     without running (over ``max_attempts``), or ``None`` if it was dropped (bad
-    signature)."""
+    signature). ``signer``: :func:`djq.signing.signer_for`, once per batch."""
     from djq import signing
     from djq.cluster.parcel import Parcel, package_of
     from djq.errors import BadSignature
@@ -43,7 +43,7 @@ def unpack(delivery, broker, conf) -> tuple | None:
     ack_id, signed, attempt = _split(delivery)
     attempt = attempt or 1
     try:
-        header, body = signing.verify(signed, conf)
+        payload = signing.verified(signed, conf, signer)
     except BadSignature as exc:
         logger.error("Failed to verify task package %s from the broker, discarded: %s",
                      ack_id, exc)
@@ -52,8 +52,9 @@ def unpack(delivery, broker, conf) -> tuple | None:
         except Exception as fail_exc:
             logger.error("Could not fail package %s on the broker: %r", ack_id, fail_exc)
         return None
-    parcel = Parcel(ack_id, attempt, header, body)
+    parcel = Parcel(ack_id, attempt, payload)
     if conf.max_attempts and attempt > conf.max_attempts:
+        header = parcel.header
         logger.error("Task %s (%s) reached max_attempts (%s); not executed again",
                      header.get("name"), header.get("id"), conf.max_attempts)
         package = package_of(parcel, conf)
@@ -91,6 +92,7 @@ def pusher(control, records, table, stop_event, close=()) -> None:
     bootstrap()
     from django.db import close_old_connections
 
+    from djq import signing
     from djq.brokers import get_broker
     from djq.cluster.dispatch import Dispatcher
     from djq.conf import conf
@@ -138,7 +140,8 @@ def pusher(control, records, table, stop_event, close=()) -> None:
             if not blocking:
                 stop_event.wait(float(conf.poll))
             continue
-        for item in (unpack(d, broker, conf) for d in deliveries):
+        signer = signing.signer_for(conf)
+        for item in (unpack(d, broker, conf, signer) for d in deliveries):
             if item is None:
                 continue
             kind, value = item
