@@ -50,7 +50,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import ResponseError
+from redis.exceptions import NoScriptError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from djq.brokers import Broker, Delivery
@@ -61,6 +61,7 @@ from djq_redis.lua import source
 GROUP = "djq"
 CONSUMER = "djq"
 FIELD = "p"
+_FIELD_NAMES = (FIELD.encode(), FIELD)
 ACK_CHUNK = 1000  # ids per ack.lua call (Lua's unpack() has a stack limit)
 
 
@@ -147,6 +148,15 @@ class RedisBroker(Broker):
             conn.disconnect()
             return self.connection.execute_command(*args)
 
+    def _run(self, script: Any, *args: Any) -> Any:
+        """A registered Lua script over this queue's key, on the pinned connection
+        (``EVALSHA``; loaded first if the server does not have it, e.g. after a restart)."""
+        try:
+            return self._command("EVALSHA", script.sha, 1, self.key, *args)
+        except NoScriptError:
+            self.connection.script_load(script.script)
+            return self._command("EVALSHA", script.sha, 1, self.key, *args)
+
     def _pinned_conn(self) -> Any:
         """This thread's own connection (see the module docstring), ``None`` for a
         django-redis client. It stays out of the pool until the thread ends (it is then
@@ -186,8 +196,8 @@ class RedisBroker(Broker):
         return None
 
     def _reclaim(self, now: float) -> list[Delivery]:
-        reply = self._reclaim_script(keys=[self.key], args=[
-            GROUP, CONSUMER, self.retry_ms, self._cursor, self.bulk])
+        reply = self._run(self._reclaim_script, GROUP, CONSUMER, self.retry_ms,
+                          self._cursor, self.bulk)
         self._cursor = _text(reply[0])
         # Keep scanning on the next dequeue until the cursor wraps, then rest.
         self._reclaim_due = now if self._cursor != "0-0" else now + self.reclaim_interval
@@ -208,7 +218,9 @@ class RedisBroker(Broker):
             for entry_id, fields in entries or ():
                 if isinstance(fields, dict):
                     package = fields.get(b"p", fields.get("p"))
-                elif fields and len(fields) >= 2:
+                elif len(fields) == 2 and fields[0] in _FIELD_NAMES:  # what enqueue writes
+                    package = fields[1]
+                elif fields:
                     package = dict(zip(fields[::2], fields[1::2]))
                     package = package.get(b"p", package.get("p"))
                 else:
@@ -231,7 +243,7 @@ class RedisBroker(Broker):
     def acknowledge_many(self, task_ids: Iterable[Any]) -> None:
         ids = [_text(i) for i in task_ids]
         for start in range(0, len(ids), ACK_CHUNK):
-            self._ack_script(keys=[self.key], args=[GROUP, *ids[start:start + ACK_CHUNK]])
+            self._run(self._ack_script, GROUP, *ids[start:start + ACK_CHUNK])
 
     def fail(self, task_id: Any) -> None:
         # A package this cluster cannot read is of no use to any cluster sharing its key.

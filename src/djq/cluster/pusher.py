@@ -17,10 +17,14 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from multiprocessing import current_process, parent_process
 
+from djq import signing
 from djq.cluster import failures
 from djq.cluster.context import bootstrap
+from djq.cluster.parcel import Parcel, package_of
+from djq.errors import BadSignature
 
 logger = logging.getLogger("djq")
 
@@ -36,10 +40,6 @@ def unpack(delivery, broker, conf, signer=None) -> tuple | None:
     """One delivery -> ``("task", parcel)`` to run, ``("result", package)`` recorded
     without running (over ``max_attempts``), or ``None`` if it was dropped (bad
     signature). ``signer``: :func:`djq.signing.signer_for`, once per batch."""
-    from djq import signing
-    from djq.cluster.parcel import Parcel, package_of
-    from djq.errors import BadSignature
-
     ack_id, signed, attempt = _split(delivery)
     attempt = attempt or 1
     try:
@@ -65,6 +65,25 @@ def unpack(delivery, broker, conf, signer=None) -> tuple | None:
 
 
 BACKOFF_CAP = 10.0
+LINGER = 0.001  # seconds before a dequeue that follows a partly filled one
+PARENT_CHECK = 0.2  # seconds between checks that the sentinel still lives
+
+
+def parent_watch(parent, every: float = PARENT_CHECK):
+    """A cheap ``alive()`` for a loop that runs per batch: ``parent.is_alive()`` builds a
+    selector on every call, so it is asked at most every ``every`` seconds."""
+    if parent is None:
+        return lambda: True
+    last = [0.0, True]
+
+    def alive() -> bool:
+        now = time.monotonic()
+        if now - last[0] >= every:
+            last[0], last[1] = now, parent.is_alive()
+        return last[1]
+
+    return alive
+
 
 
 def backoff(failures: int, poll: float) -> float:
@@ -92,14 +111,12 @@ def pusher(control, records, table, stop_event, close=()) -> None:
     bootstrap()
     from django.db import close_old_connections
 
-    from djq import signing
     from djq.brokers import get_broker
     from djq.cluster.dispatch import Dispatcher
     from djq.conf import conf
 
     name = current_process().name
-    parent = parent_process()
-    alive = parent.is_alive if parent is not None else (lambda: True)
+    alive = parent_watch(parent_process())
     broker = get_broker()
     logger.info("%s pushing tasks at %s", name, os.getpid())
     blocking = bool(getattr(broker.capabilities, "blocking", False))
@@ -107,6 +124,7 @@ def pusher(control, records, table, stop_event, close=()) -> None:
     hands = Dispatcher(control, records, table, conf, receipts)
     most = min(prefetch_limit(conf, broker), int(conf.queue_limit or 1))
     failed = 0  # dequeue errors in a row
+    last = 0  # packages the last dequeue returned
     while alive():
         hands.notes()
         hands.dispatch()
@@ -118,6 +136,11 @@ def pusher(control, records, table, stop_event, close=()) -> None:
         if hands.pending:  # nothing more until a worker is free
             hands.wait(0.5)
             continue
+        if 0 < last < most:
+            # Tasks are coming in, fewer than a full dequeue at a time: give the next ones
+            # a moment to gather, so one dequeue, one handoff and one save carry several.
+            # At a low rate the next task is far off and this costs it nothing.
+            time.sleep(LINGER)
         broker.bulk = most
         try:
             deliveries = broker.dequeue()
@@ -136,6 +159,7 @@ def pusher(control, records, table, stop_event, close=()) -> None:
             logger.info("%s dequeues from %s again after %s failure(s)", name, broker,
                         failed)
             failed = 0
+        last = len(deliveries or ())
         if not deliveries:
             if not blocking:
                 stop_event.wait(float(conf.poll))

@@ -33,6 +33,9 @@ from multiprocessing import current_process
 from djq.cluster.affinity import apply_affinity
 from djq.cluster.context import bootstrap
 from djq.cluster.outbox import Outbox
+from djq.cluster.parcel import open_parcel, unreadable
+from djq.execution import run_package
+from djq.signing import UnreadablePackage
 
 logger = logging.getLogger("djq")
 
@@ -65,10 +68,6 @@ def retire_reason(done: int, conf, name: str) -> str | None:
 
 def run_parcel(parcel, conf, slot, wake) -> dict:
     """Deserialize and run one parcel; an unreadable body is a recorded failure."""
-    from djq.cluster.parcel import open_parcel, unreadable
-    from djq.execution import run_package
-    from djq.signing import UnreadablePackage
-
     try:
         package = open_parcel(parcel, conf)
     except UnreadablePackage as exc:
