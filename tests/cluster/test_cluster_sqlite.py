@@ -187,3 +187,34 @@ def test_a_sentinel_running_threads_gets_its_pool_from_the_fork_server(cluster_e
            if line.split()[1] in more}
     assert str(new) in ran  # the new worker got tasks: its pipes reached the pusher
     assert cluster.stop() == 0
+
+
+def _gone(pid: int) -> bool:
+    import psutil
+
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+def test_an_idle_pusher_waits_long_yet_stops_at_once(cluster_env, start_cluster):
+    """An idle pusher waits for work up to IDLE_WAIT (here: retry is long), and the
+    sentinel's stop interrupts that wait; so does the sentinel's death."""
+    from djq.cluster.interrupt import IDLE_WAIT
+
+    env = cluster_env(retry=600)
+    cluster = start_cluster(env)
+    stat = wait_for(lambda: Stat.get(cluster.proc.pid), what="the cluster's Stat")
+    time.sleep(1)  # the pusher is in its long wait now
+    started = time.monotonic()
+    assert cluster.stop() == 0
+    assert time.monotonic() - started < IDLE_WAIT / 2, "the stop waited out the idle wait"
+    assert _gone(stat.pusher)
+
+    orphaned = start_cluster(env)
+    stat = wait_for(lambda: Stat.get(orphaned.proc.pid), what="the second cluster's Stat")
+    time.sleep(1)
+    os.kill(orphaned.proc.pid, signal.SIGKILL)  # the sentinel dies without a word
+    wait_for(lambda: _gone(stat.pusher), timeout=IDLE_WAIT / 2,
+             what="the pusher to follow its sentinel")

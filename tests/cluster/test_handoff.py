@@ -291,3 +291,31 @@ def test_before_a_fork_the_sentinel_lets_go_of_its_database_connections():
     assert connection.connection is not None
     before_fork(multiprocessing.get_context("fork"))
     assert connection.connection is None
+
+
+def test_the_pushers_wait_is_interrupted_now_or_at_its_start(monkeypatch):
+    import signal
+    import threading
+
+    from djq.cluster.interrupt import SIGNAL, Interrupted, Interruptible
+
+    if threading.current_thread() is not threading.main_thread():
+        pytest.skip("signals reach the main thread only")
+    waits = Interruptible()
+    previous = signal.signal(SIGNAL, waits._handler)
+    try:
+        threading.Timer(0.2, os.kill, (os.getpid(), SIGNAL)).start()
+        started = time.monotonic()
+        with pytest.raises(Interrupted):
+            with waits.waiting():
+                time.sleep(30)  # a broker's blocking read
+        assert time.monotonic() - started < 10
+        os.kill(os.getpid(), SIGNAL)  # outside a wait: noted, nothing raised
+        time.sleep(0.05)
+        with pytest.raises(Interrupted):  # ... until the next wait begins
+            with waits.waiting():
+                time.sleep(30)
+        with waits.waiting():  # consumed: the next wait is a plain one
+            pass
+    finally:
+        signal.signal(SIGNAL, previous)

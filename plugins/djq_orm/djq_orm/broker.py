@@ -14,8 +14,9 @@ Claims are single statements, so two consumers never take the same row inside ``
   changed it.
 
 An empty queue is waited on, not polled: see :mod:`djq_orm.wakeups` (LISTEN/NOTIFY on
-PostgreSQL, ``PRAGMA data_version`` on SQLite); ``dequeue`` blocks for at most a second
-when the database can wake it, else ``poll``.
+PostgreSQL, ``PRAGMA data_version`` and ``inotify`` on SQLite); ``dequeue`` blocks for at
+most ``max_wait`` (see :class:`djq.brokers.Broker`) when the database can wake it, else
+``poll``.
 
 All queries use the ``orm`` database alias explicitly, so a router that sends reads to a
 replica never serves the queue from it (``has_replica`` is accepted for compatibility).
@@ -116,7 +117,8 @@ class OrmBroker(Broker):
     def _wait(self, connection) -> bool:
         """Block until new work may be there, or the waiter's timeout for ``poll``
         (see :mod:`djq_orm.wakeups`)."""
-        timeout = self._waiter.timeout(float(self.conf.poll), float(self.conf.retry))
+        timeout = self._waiter.timeout(float(self.conf.poll), float(self.conf.retry),
+                                       float(self.max_wait))
         return self._waiter.wait(connection, timeout)
 
     def _claim(self, connection, limit: int) -> list[tuple]:

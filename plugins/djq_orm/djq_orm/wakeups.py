@@ -2,11 +2,11 @@
 
 The pusher would otherwise sleep ``poll`` seconds (0.2 by default) whenever the queue is
 empty, so a task enqueued into an idle cluster waited 100 ms on average. A waiter returns
-as soon as work may have arrived, and otherwise after ``timeout(poll, retry)`` s: ``poll``
-for the sleeping fallback, ``IDLE_WAIT`` (1 s; a quarter of ``retry`` if that is shorter)
-for the two that are woken by the database (a claim then only picks up leases that ran out — ``retry`` is seconds — so an
-idle cluster claims once a second instead of five times, and a stop is heard within a
-second, as with the Redis broker's blocking read):
+as soon as work may have arrived, and otherwise after ``timeout(poll, retry, max_wait)``
+s: ``poll`` for the sleeping fallback; for the two that are woken by the database, the
+broker's ``max_wait`` (1 s; the cluster's pusher raises it while idle and interrupts the
+wait to stop), a quarter of ``retry`` if that is shorter: the claim after a timeout only
+picks up leases that ran out, and those are ``retry`` seconds long.
 
 * PostgreSQL: ``LISTEN`` on a channel per queue; enqueueing sends ``pg_notify`` in the
   same statement as the ``INSERT`` (delivered at commit, when the row becomes visible).
@@ -32,18 +32,15 @@ def channel_name(list_key: str) -> str:
     return "djq_" + hashlib.sha1(list_key.encode()).hexdigest()[:20]
 
 
-IDLE_WAIT = 1.0
-
-
-def idle_wait(poll: float, retry: float) -> float:
-    """How long a woken-by-the-database wait lasts: ``IDLE_WAIT``, shorter for a short
-    ``retry`` (a quarter of it, so an expired lease is not picked up late), never
-    shorter than ``poll``."""
-    return max(poll, min(IDLE_WAIT, retry / 4))
+def idle_wait(poll: float, retry: float, max_wait: float = 1.0) -> float:
+    """How long a woken-by-the-database wait lasts: the broker's ``max_wait`` (1 s; the
+    cluster's pusher raises it while idle), shorter for a short ``retry`` (a quarter of
+    it, so an expired lease is not picked up late), never shorter than ``poll``."""
+    return max(poll, min(max_wait, retry / 4))
 
 
 class SleepWaiter:
-    def timeout(self, poll: float, retry: float) -> float:
+    def timeout(self, poll: float, retry: float, max_wait: float = 1.0) -> float:
         return poll
 
     def arm(self, connection) -> None:
@@ -64,8 +61,8 @@ class SqliteWaiter:
 
     fast, slow, busy_for = 0.002, 0.1, 1.0
 
-    def timeout(self, poll: float, retry: float) -> float:
-        return idle_wait(poll, retry)
+    def timeout(self, poll: float, retry: float, max_wait: float = 1.0) -> float:
+        return idle_wait(poll, retry, max_wait)
 
     def __init__(self, path: str | None = None) -> None:
         self.seen: tuple[int, int] | None = None  # (id of the raw connection, version)
@@ -115,8 +112,8 @@ class PostgresWaiter:
         self.channel = channel
         self.listening_on: int | None = None
 
-    def timeout(self, poll: float, retry: float) -> float:
-        return idle_wait(poll, retry)
+    def timeout(self, poll: float, retry: float, max_wait: float = 1.0) -> float:
+        return idle_wait(poll, retry, max_wait)
 
     def arm(self, connection) -> None:
         """``LISTEN`` before the claim (once per connection): a notification sent between
@@ -132,7 +129,12 @@ class PostgresWaiter:
         self.arm(connection)
         raw = connection.connection
         if hasattr(raw, "notifies") and callable(raw.notifies):  # psycopg 3
-            return any(True for _ in raw.notifies(timeout=timeout, stop_after=1))
+            # One select() for the whole wait: psycopg's notifies(timeout=...) wakes up
+            # every 0.1 s, which is most of what an idle cluster would spend.
+            if self._notified(raw):  # arrived with an earlier reply
+                return True
+            ready, _, _ = select.select([raw.fileno()], [], [], timeout)
+            return bool(ready) and self._notified(raw)
         ready, _, _ = select.select([raw], [], [], timeout)  # psycopg2
         if not ready:
             return False
@@ -140,6 +142,11 @@ class PostgresWaiter:
         got = bool(raw.notifies)
         raw.notifies.clear()
         return got
+
+
+    @staticmethod
+    def _notified(raw) -> bool:
+        return any(True for _ in raw.notifies(timeout=0))
 
 
 def waiter_for(vendor: str, list_key: str, path: str | None = None):

@@ -20,9 +20,10 @@ Design (at-least-once, with delivery receipts — beyond Django Q's Redis broker
   path.
 * **Dequeue**: ``XREADGROUP GROUP djq djq COUNT <bulk> BLOCK <b> STREAMS <key> >`` — one
   atomic command, one round trip: new entries move to the PEL (delivery count 1), so no
-  other consumer sees them. ``b`` is ``min(1 s, retry / 4)`` (and below the socket
-  timeout), so the pusher notices stop events within a second.
-* **Redelivery**: at most every ``min(1 s, retry / 4)`` a dequeue first runs
+  other consumer sees them. ``b`` is the broker's ``max_wait`` (1 s; the cluster's pusher
+  raises it while idle and interrupts the wait to stop), no later than the next reclaim
+  and below the socket timeout.
+* **Redelivery**: every ``retry / 4`` a dequeue first runs
   ``lua/reclaim.lua``: ``XAUTOCLAIM`` with min-idle = ``retry`` takes over entries whose
   delivery is older than ``retry`` — whoever took them, including clusters gone for good —
   resets their idle time (no second consumer inside the next ``retry``) and counts the
@@ -112,13 +113,11 @@ class RedisBroker(Broker):
         self.key = stream_key(self.list_key)
         retry = float(self.conf.retry)
         self.retry_ms = max(int(retry * 1000), 1)
-        self.reclaim_interval = min(1.0, retry / 4)
-        block = self.reclaim_interval
-        timeout = socket_timeout(self.connection)
-        if timeout:
-            block = min(block, float(timeout) / 2)
-        # BLOCK 0 would wait forever: below 10 ms, do not block at all.
-        self.block_ms = int(block * 1000) if block >= 0.01 else None
+        self.reclaim_interval = retry / 4
+        self._longest_block = None  # for a client of its own: set by the read timeout
+        if not self._owned:  # a django-redis client reads with its socket timeout
+            timeout = socket_timeout(self.connection)
+            self._longest_block = float(timeout) / 2 if timeout else None
         self._reclaim_due = 0.0
         self._pinned = threading.local()  # .conn = (_forks, connection), see _pinned_conn
         self._cursor = "0-0"
@@ -135,15 +134,20 @@ class RedisBroker(Broker):
     def enqueue(self, task: str) -> str:
         return _text(self._command("XADD", self.key, "*", FIELD, task))
 
-    def _command(self, *args: Any) -> Any:
+    def _command(self, *args: Any, blocks: float | None = None) -> Any:
         """One command on this thread's pinned connection, its raw reply (no response
-        callback); on a connection error, once more through the client (its retries)."""
+        callback); on a connection error, once more through the client (its retries).
+        ``blocks``: seconds the server may hold the reply back (a blocking read), added
+        to this read's timeout."""
         conn = self._pinned_conn()
         if conn is None:
             return self.connection.execute_command(*args)
         try:
             conn.send_packed_command(conn.pack_command(*args), check_health=False)
-            return conn.read_response()
+            if blocks is None:
+                return conn.read_response()
+            timeout = conn.socket_timeout
+            return conn.read_response(timeout=blocks + timeout if timeout else None)
         except (RedisConnectionError, RedisTimeoutError):
             conn.disconnect()
             return self.connection.execute_command(*args)
@@ -181,12 +185,14 @@ class RedisBroker(Broker):
             reclaimed = self._reclaim(now)
             if reclaimed:
                 return reclaimed
+        block_ms = self.block_ms(now)
         for _ in range(2):
             args = ["XREADGROUP", "GROUP", GROUP, CONSUMER, "COUNT", self.bulk]
-            if self.block_ms is not None:
-                args += ["BLOCK", self.block_ms]
+            if block_ms is not None:
+                args += ["BLOCK", block_ms]
             try:
-                reply = self._command(*args, "STREAMS", self.key, ">")
+                reply = self._command(*args, "STREAMS", self.key, ">",
+                                      blocks=(block_ms or 0) / 1000)
             except ResponseError as exc:
                 if not _missing(exc):
                     raise
@@ -194,6 +200,16 @@ class RedisBroker(Broker):
                 continue
             return self._deliveries(reply) or None
         return None
+
+    def block_ms(self, now: float) -> int | None:
+        """How long ``XREADGROUP`` may block: :attr:`max_wait`, but no later than the
+        next reclaim (and, on a django-redis client, below its socket timeout; our own
+        connection extends its read timeout by the block); ``None`` (do not block) under
+        10 ms, since ``BLOCK 0`` would wait forever."""
+        block = min(float(self.max_wait), max(self._reclaim_due - now, 0.0))
+        if self._longest_block is not None:
+            block = min(block, self._longest_block)
+        return int(block * 1000) if block >= 0.01 else None
 
     def _reclaim(self, now: float) -> list[Delivery]:
         reply = self._run(self._reclaim_script, GROUP, CONSUMER, self.retry_ms,

@@ -92,5 +92,14 @@ def shared_client(conf: Conf) -> Any:
 
 
 def socket_timeout(client: Any) -> float | None:
-    kwargs = getattr(client.connection_pool, "connection_kwargs", {})
-    return kwargs.get("socket_timeout")
+    """The read timeout of ``client``'s connections (redis-py 8 has a default of its own
+    that its pool's keywords do not show: a connection knows)."""
+    pool = client.connection_pool
+    kwargs = getattr(pool, "connection_kwargs", {})
+    if "socket_timeout" in kwargs:
+        return kwargs["socket_timeout"]
+    conn = pool.get_connection()
+    try:
+        return getattr(conn, "socket_timeout", None)
+    finally:
+        pool.release(conn)

@@ -58,10 +58,15 @@ def test_dict_configuration_reaches_the_client(redis_server):
     kwargs = broker.connection.connection_pool.connection_kwargs
     assert (kwargs["port"], kwargs["db"], kwargs["socket_timeout"]) == (
         redis_server["port"], 5, 3)
-    # A blocking read must end before the socket times out.
-    assert broker.block_ms <= 1000
-    short = RedisBroker("q", Conf({"redis": {**redis_server, "socket_timeout": 0.2}}))
-    assert short.block_ms == 100
+    # A blocking read outlasting the socket timeout extends the read's timeout.
+    short = RedisBroker(unique_queue("djq-redis-short"),
+                        Conf({"redis": {**redis_server, "socket_timeout": 0.2}}))
+    try:
+        short.max_wait = 0.6
+        assert short.dequeue() is None  # no TimeoutError after 0.2 s
+    finally:
+        short.delete_queue()
+        short.close()
 
 
 def test_url_configuration(make, redis_client):
@@ -73,9 +78,23 @@ def test_url_configuration(make, redis_client):
     assert re.fullmatch(r"Redis \d+\.\d+\.\d+", broker.info())
 
 
-def test_block_and_reclaim_interval_follow_retry(make):
-    assert make(retry=60).block_ms == 1000 and make(retry=60).reclaim_interval == 1.0
-    assert make(retry=1).block_ms == 250
+def test_block_and_reclaim_interval_follow_retry_and_max_wait(make):
+    broker = make(retry=60)
+    assert broker.reclaim_interval == 15.0 and broker.max_wait == 1.0  # outside a cluster
+    broker.max_wait = 0.0  # below 10 ms: a read that does not block
+    assert broker.dequeue() is None  # the first reclaim ran: the next is due in 15 s
+    now = time.monotonic()
+    assert broker.block_ms(now) is None
+    broker.max_wait = 1.0
+    assert broker.block_ms(now) == 1000
+    broker.max_wait = 30.0  # an idle cluster's pusher: it interrupts the wait itself
+    assert 14_000 <= broker.block_ms(now) <= 15_000  # not past the next reclaim
+    assert broker.block_ms(now + 15) is None  # the reclaim is due: do not block
+    short = make(retry=1)
+    short.max_wait = 0.0
+    short.dequeue()
+    short.max_wait = 1.0
+    assert short.block_ms(time.monotonic()) <= 250
 
 
 # -- key layout ---------------------------------------------------------------------------

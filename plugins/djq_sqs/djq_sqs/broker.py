@@ -8,8 +8,10 @@
   packages that can never run (a bad signature, or a body that no longer unpacks after
   its ``Failure`` was recorded), so showing them again would only repeat that forever.
   :meth:`SqsBroker.release` is SQS's "visible again at once" for callers that want it.
-* **Long polling.** ``dequeue`` waits up to ``receive_message_wait_time_seconds``
-  (default 1 s) for work instead of busy polling, short enough for a prompt stop.
+* **Long polling.** ``dequeue`` waits up to ``receive_message_wait_time_seconds`` for
+  work instead of busy polling; unset, the broker's ``max_wait``: 1 s, and up to SQS's
+  20 s while the cluster idles (fewer empty receives, which SQS bills), the pusher
+  interrupting the wait when it must stop.
 * **Bulk** 1-10 per receive (SQS's limit; the core's check ``djq.E012`` rejects more).
 * **FIFO queues** (a cluster name ending in ``.fifo``): ``MessageGroupId`` is the task's
   ``group`` or else the cluster name, so ungrouped tasks, and each group's tasks, are
@@ -34,7 +36,7 @@ from djq.brokers import Broker, Delivery
 from djq.errors import BadSignature, ConfigurationError
 from djq.registry import BrokerCapabilities
 from djq_sqs.options import (DEFAULT_WAIT, MAX_BULK, MAX_MESSAGE_SIZE, MAX_VISIBILITY,
-                             is_fifo, sqs_options)
+                             MAX_WAIT, is_fifo, sqs_options)
 
 logger = logging.getLogger("djq")
 
@@ -75,8 +77,8 @@ class SqsBroker(Broker):
             aws_access_key_id=options.get("aws_access_key_id"),
             aws_secret_access_key=options.get("aws_secret_access_key"),
             region_name=options.get("aws_region"))
-        # The read timeout must outlast a long poll.
-        config = Config(connect_timeout=5, read_timeout=self.wait_time + 10,
+        # The read timeout must outlast the longest long poll.
+        config = Config(connect_timeout=5, read_timeout=self.longest_wait + 10,
                         retries={"max_attempts": 3, "mode": "standard"})
         try:
             return session.client("sqs", endpoint_url=options.get("endpoint_url"),
@@ -94,7 +96,17 @@ class SqsBroker(Broker):
 
     @property
     def wait_time(self) -> int:
-        return int(self.options.get("receive_message_wait_time_seconds", DEFAULT_WAIT))
+        """``receive_message_wait_time_seconds`` if set, else the broker's ``max_wait``
+        (1 s; longer while the cluster idles), in SQS's 1-20 s."""
+        given = self.options.get("receive_message_wait_time_seconds")
+        if given is not None:
+            return int(given)
+        return min(max(int(self.max_wait or DEFAULT_WAIT), 1), MAX_WAIT)
+
+    @property
+    def longest_wait(self) -> int:
+        given = self.options.get("receive_message_wait_time_seconds")
+        return int(given) if given is not None else MAX_WAIT
 
     @property
     def fifo(self) -> bool:

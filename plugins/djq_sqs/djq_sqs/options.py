@@ -9,9 +9,11 @@ from __future__ import annotations
 import re
 from typing import Any, Callable
 
-#: Long-polling wait per receive (seconds). Short, so a stopping pusher notices its stop
-#: event within about a second; SQS allows 0-20.
+#: Long-polling wait per receive (seconds) outside a cluster; a cluster's pusher sets the
+#: broker's ``max_wait`` (longer while it idles, interrupting the wait to stop). SQS
+#: allows 0-20.
 DEFAULT_WAIT = 1
+MAX_WAIT = 20
 
 #: SQS's limits.
 MAX_BULK = 10
@@ -26,7 +28,7 @@ def _text(value: Any) -> bool:
 
 
 def _wait(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 20
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_WAIT
 
 
 # key -> (test, what a valid value is)

@@ -33,6 +33,14 @@ class Broker:
 
     capabilities = BrokerCapabilities()
 
+    #: How long a blocking :meth:`dequeue` may wait for work (seconds) before it returns
+    #: empty-handed. 1 s by default and outside a cluster. The cluster's pusher raises it
+    #: while it has nothing to do: it interrupts a waiting dequeue itself when it must
+    #: stop (a signal), so an idle cluster need not wake up every second for nothing.
+    #: A broker that also redelivers expired work from inside ``dequeue`` should still
+    #: come back in time for that (e.g. every quarter of ``retry``).
+    max_wait: float = 1.0
+
     def __init__(self, list_key: str | None = None, conf: Conf | None = None) -> None:
         self.conf = conf or default_conf
         self.list_key = list_key or self.conf.name

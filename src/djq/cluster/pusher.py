@@ -23,6 +23,7 @@ from multiprocessing import current_process, parent_process
 from djq import signing
 from djq.cluster import failures
 from djq.cluster.context import bootstrap
+from djq.cluster.interrupt import IDLE_WAIT, Interrupted, Interruptible
 from djq.cluster.parcel import Parcel, package_of
 from djq.errors import BadSignature
 
@@ -69,21 +70,23 @@ LINGER = 0.001  # seconds before a dequeue that follows a partly filled one
 PARENT_CHECK = 0.2  # seconds between checks that the sentinel still lives
 
 
-def parent_watch(parent, every: float = PARENT_CHECK):
+class ParentWatch:
     """A cheap ``alive()`` for a loop that runs per batch: ``parent.is_alive()`` builds a
-    selector on every call, so it is asked at most every ``every`` seconds."""
-    if parent is None:
-        return lambda: True
-    last = [0.0, True]
+    selector on every call, so it is asked at most every ``every`` seconds (or now, after
+    :meth:`refresh`)."""
 
-    def alive() -> bool:
+    def __init__(self, parent, every: float = PARENT_CHECK) -> None:
+        self.parent, self.every = parent, every
+        self.checked, self.alive = 0.0, True
+
+    def __call__(self) -> bool:
         now = time.monotonic()
-        if now - last[0] >= every:
-            last[0], last[1] = now, parent.is_alive()
-        return last[1]
+        if self.parent is not None and now - self.checked >= self.every:
+            self.checked, self.alive = now, self.parent.is_alive()
+        return self.alive
 
-    return alive
-
+    def refresh(self) -> None:
+        self.checked = 0.0
 
 
 def backoff(failures: int, poll: float) -> float:
@@ -116,8 +119,11 @@ def pusher(control, records, table, stop_event, close=()) -> None:
     from djq.conf import conf
 
     name = current_process().name
-    alive = parent_watch(parent_process())
+    alive = ParentWatch(parent_process())
     broker = get_broker()
+    interruptible = Interruptible()
+    if interruptible.install():
+        broker.max_wait = IDLE_WAIT  # the sentinel interrupts the wait when it must
     logger.info("%s pushing tasks at %s", name, os.getpid())
     blocking = bool(getattr(broker.capabilities, "blocking", False))
     receipts = bool(getattr(broker.capabilities, "receipts", False))
@@ -143,7 +149,11 @@ def pusher(control, records, table, stop_event, close=()) -> None:
             time.sleep(LINGER)
         broker.bulk = most
         try:
-            deliveries = broker.dequeue()
+            with interruptible.waiting():
+                deliveries = broker.dequeue()
+        except Interrupted:  # told to stop, or the sentinel died: look again
+            alive.refresh()
+            continue
         except Exception as exc:
             # The broker is away (e.g. its server restarts): log, back off (capped), retry.
             # Nothing is lost: what was taken and not handed over comes back after retry.

@@ -29,6 +29,7 @@ from multiprocessing import current_process, parent_process
 from multiprocessing.connection import wait
 
 from djq.cluster.context import before_fork, bootstrap, pool_context
+from djq.cluster.interrupt import blocked, interrupt
 from djq.cluster.outbox import unpack_results
 from djq.cluster.outlet import STOP
 from djq.cluster.pool import Pool, WorkerSlot
@@ -68,6 +69,10 @@ class Sentinel:
 
     # -- life -----------------------------------------------------------------------------
     def run(self) -> None:
+        with blocked():  # children inherit it blocked (see djq.cluster.interrupt)
+            self._run()
+
+    def _run(self) -> None:
         conf = self.conf
         pool = self.pool = Pool(pool_context(), conf.workers)
         for w in pool.workers:
@@ -250,6 +255,7 @@ class Sentinel:
         self.write_stat()
         pool = self.pool
         pool.pusher.stop.set()
+        interrupt(pool.pusher.process.pid)  # it may be waiting for work for a while
         while not self.pusher_done and not self.force_event.is_set():
             self.step()  # it hands out what it holds, then waits for the workers
         while not self.force_event.is_set() and any(
