@@ -1,7 +1,8 @@
 """The ORM broker: a table in a Django database as the queue, with receipts.
 
 A claim sets ``lock`` to now and counts the delivery in ``attempts``; acknowledging deletes
-the row; a claim older than ``retry`` seconds has expired and the row is claimable again.
+the row; a claim older than ``retry`` seconds has expired and the row is claimable again
+(looked for every quarter of ``retry``, see :meth:`OrmBroker._claim`).
 Claims are single statements, so two consumers never take the same row inside ``retry``:
 
 * PostgreSQL: ``WITH claim AS MATERIALIZED (SELECT ... FOR UPDATE SKIP LOCKED)
@@ -24,6 +25,7 @@ replica never serves the queue from it (``has_replica`` is accepted for compatib
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from typing import Any, Iterable
 
@@ -52,6 +54,7 @@ class OrmBroker(Broker):
         super().__init__(list_key, conf)
         self.alias = self.conf.raw.get("orm") or "default"
         self._waiter = None
+        self._reclaim_due = 0.0  # time.monotonic() of the next look for expired claims
 
     @property
     def _model(self):
@@ -122,45 +125,78 @@ class OrmBroker(Broker):
         return self._waiter.wait(connection, timeout)
 
     def _claim(self, connection, limit: int) -> list[tuple]:
-        """Claim up to ``limit`` rows: ``[(id, payload, attempts), ...]``."""
+        """Claim up to ``limit`` rows: ``[(id, payload, attempts), ...]``.
+
+        New rows (``lock IS NULL``) are claimed in id order straight off the
+        ``(key, lock, id)`` index. Rows whose claim expired are looked for separately,
+        every quarter of ``retry`` (:meth:`_expired_due`), along the same index's ``lock``
+        range: one query for both (``lock IS NULL OR lock < ...``) cannot use the index
+        for its order, so SQLite would read and sort the whole queue on every claim
+        (measured: 0.44 ms a claim with 5 000 tasks queued, against 5 us)."""
+        rows: list[tuple] = []
+        if self._expired_due():
+            rows = self._claim_where(connection, limit, expired=True)
+        if len(rows) < limit:
+            rows += self._claim_where(connection, limit - len(rows), expired=False)
+        return rows
+
+    def _expired_due(self) -> bool:
+        now = time.monotonic()
+        if now < self._reclaim_due:
+            return False
+        self._reclaim_due = now + float(self.conf.retry) / 4
+        return True
+
+    def _claim_where(self, connection, limit: int, expired: bool) -> list[tuple]:
         if connection.vendor == "postgresql":
-            return self._claim_skip_locked(connection, limit)
+            return self._claim_skip_locked(connection, limit, expired)
         if connection.vendor == "sqlite" and sqlite_returning():
-            return self._claim_returning(connection, limit)
-        return self._claim_compare_and_set(limit)
+            return self._claim_returning(connection, limit, expired)
+        return self._claim_compare_and_set(limit, expired)
 
     def _claim_params(self) -> tuple:
         now = timezone.now()
         return now, now - timedelta(seconds=self.conf.retry)
 
-    def _claim_skip_locked(self, connection, limit: int) -> list[tuple]:
+    @staticmethod
+    def _claimable(connection, expired: bool) -> tuple[str, str]:
+        """The condition and the order of a claim: new rows by id, or rows whose claim
+        expired (before the query's second parameter) by lock time."""
+        lock = connection.ops.quote_name("lock")
+        if expired:
+            return f"{lock} < %s", lock
+        return f"{lock} IS NULL", "id"
+
+    def _claim_skip_locked(self, connection, limit: int, expired: bool) -> list[tuple]:
         """PostgreSQL: lock up to ``limit`` claimable rows, skipping rows other consumers
         hold, in a CTE that is evaluated exactly once (``MATERIALIZED``), then claim them."""
         table = connection.ops.quote_name(self._model._meta.db_table)
+        where, order = self._claimable(connection, expired)
         sql = (
             f'WITH claim AS MATERIALIZED (SELECT id FROM {table} WHERE "key" = %s '
-            f'AND ("lock" IS NULL OR "lock" < %s) ORDER BY id LIMIT %s '
-            f"FOR UPDATE SKIP LOCKED) "
+            f"AND {where} ORDER BY {order} LIMIT %s FOR UPDATE SKIP LOCKED) "
             f'UPDATE {table} AS q SET "lock" = %s, attempts = q.attempts + 1 FROM claim '
             f"WHERE q.id = claim.id RETURNING q.id, q.payload, q.attempts"
         )
-        now, expired = self._claim_params()
+        now, cutoff = self._claim_params()
+        params = [self.list_key, *([cutoff] if expired else []), limit, now]
         with connection.cursor() as cursor:
-            cursor.execute(sql, [self.list_key, expired, limit, now])
+            cursor.execute(sql, params)
             return list(cursor.fetchall())
 
-    def _claim_returning(self, connection, limit: int) -> list[tuple]:
+    def _claim_returning(self, connection, limit: int, expired: bool) -> list[tuple]:
         """SQLite: one ``UPDATE ... RETURNING`` statement; SQLite runs one writer at a
         time, so no two consumers can claim the same row."""
         table = connection.ops.quote_name(self._model._meta.db_table)
         lock, key = connection.ops.quote_name("lock"), connection.ops.quote_name("key")
+        where, order = self._claimable(connection, expired)
         sql = (
             f"UPDATE {table} SET {lock} = %s, attempts = attempts + 1 WHERE id IN ("
-            f"SELECT id FROM {table} WHERE {key} = %s AND ({lock} IS NULL OR {lock} < %s) "
-            f"ORDER BY id LIMIT %s) RETURNING id, payload, attempts"
+            f"SELECT id FROM {table} WHERE {key} = %s AND {where} "
+            f"ORDER BY {order} LIMIT %s) RETURNING id, payload, attempts"
         )
-        now, expired = self._claim_params()
-        params = [now, self.list_key, expired, limit]
+        now, cutoff = self._claim_params()
+        params = [now, self.list_key, *([cutoff] if expired else []), limit]
         with connection.cursor() as cursor:
             cursor.execute(sql, self._adapt(connection, params))
             return list(cursor.fetchall())
@@ -171,17 +207,16 @@ class OrmBroker(Broker):
         return [ops.adapt_datetimefield_value(p) if hasattr(p, "tzinfo") else p
                 for p in params]
 
-    def _claim_compare_and_set(self, limit: int) -> list[tuple]:
-        now, expired = timezone.now(), self._expired()
-        claimable = self._queue().filter(lock__isnull=True) | self._queue().filter(
-            lock__lt=expired)
-        candidates = list(claimable.order_by("id").values_list("id", flat=True)[:limit * 2])
+    def _claim_compare_and_set(self, limit: int, expired: bool) -> list[tuple]:
+        now, cutoff = timezone.now(), self._expired()
+        claimable = (self._queue().filter(lock__lt=cutoff).order_by("lock") if expired
+                     else self._queue().filter(lock__isnull=True).order_by("id"))
+        candidates = list(claimable.values_list("id", flat=True)[:limit * 2])
         claimed = []
         for pk in candidates:
             row = self._model.objects.using(self.alias).filter(pk=pk)
-            won = (row.filter(lock__isnull=True) | row.filter(lock__lt=expired)).update(
-                lock=now, attempts=models_f("attempts") + 1)
-            if won:
+            still = row.filter(lock__lt=cutoff) if expired else row.filter(lock__isnull=True)
+            if still.update(lock=now, attempts=models_f("attempts") + 1):
                 claimed.append(pk)
             if len(claimed) == limit:
                 break

@@ -48,8 +48,8 @@ class CompareAndSetOrmBroker(OrmBroker):
     """The ORM broker with the claim it uses on databases without SKIP LOCKED or
     UPDATE ... RETURNING (MySQL, MariaDB, Oracle), run here on SQLite."""
 
-    def _claim(self, connection, limit):
-        return self._claim_compare_and_set(limit)
+    def _claim_where(self, connection, limit, expired):
+        return self._claim_compare_and_set(limit, expired)
 
 
 @pytest.mark.django_db(transaction=True, databases=["default"])

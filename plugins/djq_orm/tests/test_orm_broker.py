@@ -194,3 +194,29 @@ def test_check_warns_about_deferred_sqlite_transactions(settings):
         hint="Set DATABASES['default']['OPTIONS']['transaction_mode'] = 'IMMEDIATE' "
              "(and WAL: 'init_command': 'PRAGMA journal_mode=WAL;').",
         id="djq_orm.W001")]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_claim_on_sqlite_reads_the_index_in_order_not_the_whole_queue():
+    """Claiming must not cost more as the queue grows: new rows come off the
+    (key, lock, id) index in id order, and expired claims off its lock range, with no
+    sort of every queued row (SQLite: no temporary B-tree)."""
+    from django.test.utils import CaptureQueriesContext
+
+    broker = OrmBroker(unique_queue("djq-orm-plan"), make_conf(orm="default", retry=60,
+                                                               bulk=4))
+    connection = connections["default"]
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite's query plan")
+    broker.enqueue_many(signed_packages(broker, 50))
+    with CaptureQueriesContext(connection) as queries:
+        assert len(broker.dequeue()) == 4  # the first claim looks for expired ones too
+        assert len(broker.dequeue()) == 4
+    claims = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("UPDATE")]
+    assert len(claims) == 3  # expired (none), new, new
+    with connection.cursor() as cursor:
+        for sql in claims:
+            cursor.execute("EXPLAIN QUERY PLAN " + sql)
+            plan = " ".join(str(row) for row in cursor.fetchall())
+            assert "djq_ormq_claim" in plan and "TEMP B-TREE" not in plan, plan
+    broker.purge_queue()
