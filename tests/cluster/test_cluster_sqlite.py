@@ -218,3 +218,18 @@ def test_an_idle_pusher_waits_long_yet_stops_at_once(cluster_env, start_cluster)
     os.kill(orphaned.proc.pid, signal.SIGKILL)  # the sentinel dies without a word
     wait_for(lambda: _gone(stat.pusher), timeout=IDLE_WAIT / 2,
              what="the pusher to follow its sentinel")
+
+
+def test_tasks_a_recycling_worker_hands_back_do_not_wait_out_the_idle_wait(cluster_env,
+                                                                           start_cluster):
+    """A worker that recycles mid-batch hands its unbegun tasks back to the pusher; the
+    pusher must not be in its long idle wait meanwhile (it waits long only while no
+    worker holds work)."""
+    from djq.cluster.interrupt import IDLE_WAIT
+
+    env = cluster_env(retry=600, recycle=2, queue_limit=8)
+    start_cluster(env)
+    for round_ in range(3):
+        ids = [async_task("tests.tasks.add", i, round_) for i in range(8)]
+        wait_for(lambda: done(ids, success=True), timeout=IDLE_WAIT / 2,
+                 what=f"round {round_}: the tasks handed back")

@@ -185,9 +185,14 @@ class Dispatcher:
             pass
 
     @property
+    def busy(self) -> bool:
+        """Some worker holds work it has not finished."""
+        return any(hand.busy for hand in self.hands.values())
+
+    @property
     def drained(self) -> bool:
         """Nothing pending and nothing in any worker's hands: the stop can go on."""
-        return not self.pending and not any(hand.busy for hand in self.hands.values())
+        return not self.pending and not self.busy
 
     def close(self) -> None:
         """Close every task pipe: to the workers that is the end (they finish and exit)."""

@@ -2,8 +2,11 @@
 
 An idle pusher waits inside the broker's ``dequeue()`` (a blocking read, ``LISTEN``, an
 ``inotify`` watch) for up to :data:`IDLE_WAIT`, the broker's ``max_wait``
-(:class:`djq.brokers.Broker`), rather than coming back every second to find nothing. Two
-things must cut that wait short: the sentinel's stop, and the sentinel's death. Both
+(:class:`djq.brokers.Broker`), rather than coming back every second to find nothing. It
+does so only while no worker holds work: a worker that leaves mid-batch hands its unbegun
+tasks back through a note that the pusher reads between dequeues, so then it waits at
+most a second. Two things must cut a long wait short: the sentinel's stop, and the
+sentinel's death. Both
 arrive as :data:`SIGNAL`: the sentinel sends it after setting the stop event, and on
 Linux the kernel sends it when the sentinel dies (``PR_SET_PDEATHSIG``).
 

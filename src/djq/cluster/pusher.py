@@ -67,6 +67,7 @@ def unpack(delivery, broker, conf, signer=None) -> tuple | None:
 
 BACKOFF_CAP = 10.0
 LINGER = 0.001  # seconds before a dequeue that follows a partly filled one
+BUSY_WAIT = 1.0  # the longest wait for work while a worker holds some
 PARENT_CHECK = 0.2  # seconds between checks that the sentinel still lives
 
 
@@ -122,8 +123,7 @@ def pusher(control, records, table, stop_event, close=()) -> None:
     alive = ParentWatch(parent_process())
     broker = get_broker()
     interruptible = Interruptible()
-    if interruptible.install():
-        broker.max_wait = IDLE_WAIT  # the sentinel interrupts the wait when it must
+    long_waits = interruptible.install()  # the sentinel can cut a wait short to stop
     logger.info("%s pushing tasks at %s", name, os.getpid())
     blocking = bool(getattr(broker.capabilities, "blocking", False))
     receipts = bool(getattr(broker.capabilities, "receipts", False))
@@ -148,6 +148,9 @@ def pusher(control, records, table, stop_event, close=()) -> None:
             # At a low rate the next task is far off and this costs it nothing.
             time.sleep(LINGER)
         broker.bulk = most
+        # Wait long only while no worker holds work: a worker that leaves mid-batch hands
+        # its unbegun tasks back through a note that is read between dequeues.
+        broker.max_wait = IDLE_WAIT if long_waits and not hands.busy else BUSY_WAIT
         try:
             with interruptible.waiting():
                 deliveries = broker.dequeue()
