@@ -7,7 +7,12 @@ the ORM broker's database, or to SQLite (WAL) for Redis; Redis (``BENCH_REDIS_UR
 flushed and PostgreSQL's schema recreated first, so no case sees another's data.
 
 It writes a throwaway project, migrates it, installs the arrival log (``arrivals.py``),
-starts ``manage.py qcluster`` with PYTHON, then:
+then:
+
+0. alone: N tasks enqueued with no cluster running, then purged: the rate the enqueuing
+   process reaches on its own, the ceiling of the burst's tasks/s on this machine;
+
+and starts ``manage.py qcluster`` with PYTHON:
 
 1. warm-up: 20 tasks, so workers are up and imports done;
 2. burst: N no-op tasks from a separate enqueuing process; the arrival poller (every
@@ -39,7 +44,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from arrivals import Poller, install  # noqa: E402
 from project import BROKERS, database, result_db, write_project  # noqa: E402
-from stats import cpu_per_thousand, latencies, latency_percentiles, own_and_reaped_cpu, throughput  # noqa: E402,E501
+from stats import cpu_per_thousand, enqueue_rate, latencies, latency_percentiles, own_and_reaped_cpu, throughput  # noqa: E402,E501
 
 TABLES = {"djq": "djq_task", "django-q2": "django_q_task"}
 
@@ -130,12 +135,14 @@ def main() -> None:
 
     install(connection, TABLES[opts.system])
     connection.close()
+    alone = enqueue(opts.python, env, "alone", str(opts.tasks))
     log = open(workdir / "cluster.log", "w+")  # a file, not a pipe nobody reads
     cluster = subprocess.Popen([opts.python, "-m", "django", "qcluster"], env=env,
                                stdout=log, stderr=subprocess.STDOUT)
     proc = psutil.Process(cluster.pid)
     result: dict = {"system": opts.system, "broker": opts.broker, "tasks": opts.tasks,
-                    "workers": opts.workers, "queue_limit": opts.queue_limit or None}
+                    "workers": opts.workers, "queue_limit": opts.queue_limit or None,
+                    "enqueue_alone_per_s": enqueue_rate(alone.values())}
     poller = Poller(opts.burst_poll_ms / 1000)
     poller.start()
     alive = lambda: cluster.poll() is None  # noqa: E731
@@ -149,10 +156,9 @@ def main() -> None:
         times = enqueue(opts.python, env, "burst", str(opts.tasks))
         saved = poller.wait_for(list(times), 600, alive)
         cpu_burst = tree_cpu(proc) - cpu_before
-        first, last_enqueued = min(times.values()), max(times.values())
         result.update({
-            "enqueue_per_s": opts.tasks / max(last_enqueued - first, 1e-9),
-            "tasks_per_s": throughput(opts.tasks, first, max(saved.values())),
+            "enqueue_per_s": enqueue_rate(times.values()),
+            "tasks_per_s": throughput(opts.tasks, min(times.values()), max(saved.values())),
             "cpu_s_per_1000": cpu_per_thousand(cpu_burst, opts.tasks),
             **latency_percentiles(latencies(times, saved), "burst_"),
         })

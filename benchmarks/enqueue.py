@@ -1,7 +1,9 @@
 """The enqueuing process of a benchmark case (a separate process, one broker connection).
 
-``python enqueue.py burst N`` or ``python enqueue.py steady RATE N``; prints JSON
-``{"times": {task_id: enqueue_time}}`` with ``time.time()`` stamps.
+``python enqueue.py burst N``, ``python enqueue.py alone N`` (a burst, then the queue
+purged: run with no cluster, it measures the enqueuing process on its own) or
+``python enqueue.py steady RATE N``; prints JSON ``{"times": {task_id: enqueue_time}}``
+with ``time.time()`` stamps.
 """
 
 import json
@@ -25,10 +27,12 @@ else:
 mode, args = sys.argv[1], [float(a) for a in sys.argv[2:]]
 broker = get_broker()
 times = {}
-if mode == "burst":
+if mode in ("burst", "alone"):
     for _ in range(int(args[0])):
         stamp = time.time()
         times[async_task("bench_tasks.noop", broker=broker)] = stamp
+    if mode == "alone":
+        broker.purge_queue()  # both systems' brokers have it; no cluster ever sees these
 else:
     rate, count = args
     start = time.perf_counter()

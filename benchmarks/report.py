@@ -10,6 +10,7 @@ from stats import summary
 BROKER_LABELS = {"redis": "Redis", "orm-sqlite": "ORM sqlite", "orm-postgres": "ORM postgres"}
 
 THROUGHPUT = [  # key, column title, format
+    ("enqueue_alone_per_s", "enqueue/s alone", "{:.0f}"),
     ("enqueue_per_s", "enqueue/s", "{:.0f}"),
     ("tasks_per_s", "tasks/s", "{:.0f}"),
     ("cpu_s_per_1000", "CPU s/1000 tasks", "{:.2f}"),

@@ -28,6 +28,15 @@ def throughput(count: int, first_enqueue: float, last_saved: float) -> float:
     return count / elapsed
 
 
+def enqueue_rate(stamps: Iterable[float]) -> float:
+    """Enqueues per second over a burst of enqueue stamps: N / (last − first)."""
+    data = list(stamps)
+    if len(data) < 2:
+        raise ValueError("an enqueue rate needs at least two enqueues")
+    elapsed = max(data) - min(data)
+    return len(data) / elapsed if elapsed > 0 else float("inf")
+
+
 def summary(values: Iterable[float]) -> dict[str, float]:
     """Median with min and max, how repeated runs are reported."""
     data = list(values)

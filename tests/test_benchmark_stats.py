@@ -32,6 +32,13 @@ def test_throughput_from_first_enqueue_to_last_save():
         stats.throughput(1, 5.0, 5.0)
 
 
+def test_enqueue_rate_is_count_over_first_to_last_stamp():
+    assert stats.enqueue_rate([10.0, 10.5, 11.0, 12.0]) == 2.0  # 4 enqueues over 2 s
+    assert stats.enqueue_rate(iter([3.0, 1.0])) == 1.0  # order does not matter
+    with pytest.raises(ValueError):
+        stats.enqueue_rate([1.0])
+
+
 def test_latencies_only_count_saved_tasks_in_ms():
     enqueued = {"a": 1.0, "b": 2.0, "c": 3.0}
     saved = {"a": 1.010, "b": 2.5}
