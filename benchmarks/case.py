@@ -44,7 +44,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from arrivals import Poller, install  # noqa: E402
 from project import BROKERS, database, result_db, write_project  # noqa: E402
-from stats import cpu_per_thousand, enqueue_rate, latencies, latency_percentiles, own_and_reaped_cpu, throughput  # noqa: E402,E501
+from stats import call_times_ms, cpu_per_thousand, enqueue_rate, latencies, latency_percentiles, own_and_reaped_cpu, throughput  # noqa: E402,E501
 
 TABLES = {"djq": "djq_task", "django-q2": "django_q_task"}
 
@@ -142,7 +142,8 @@ def main() -> None:
     proc = psutil.Process(cluster.pid)
     result: dict = {"system": opts.system, "broker": opts.broker, "tasks": opts.tasks,
                     "workers": opts.workers, "queue_limit": opts.queue_limit or None,
-                    "enqueue_alone_per_s": enqueue_rate(alone.values())}
+                    "enqueue_alone_per_s": enqueue_rate(alone.values()),
+                    **latency_percentiles(call_times_ms(alone.values()), "enqueue_alone_call_")}
     poller = Poller(opts.burst_poll_ms / 1000)
     poller.start()
     alive = lambda: cluster.poll() is None  # noqa: E731
@@ -161,6 +162,8 @@ def main() -> None:
             "tasks_per_s": throughput(opts.tasks, min(times.values()), max(saved.values())),
             "cpu_s_per_1000": cpu_per_thousand(cpu_burst, opts.tasks),
             **latency_percentiles(latencies(times, saved), "burst_"),
+            # JSON only: how long one async_task call took during the burst (vs alone).
+            **latency_percentiles(call_times_ms(times.values()), "enqueue_call_"),
         })
 
         poller.tick = opts.steady_poll_ms / 1000

@@ -37,6 +37,13 @@ def enqueue_rate(stamps: Iterable[float]) -> float:
     return len(data) / elapsed if elapsed > 0 else float("inf")
 
 
+def call_times_ms(stamps: Iterable[float]) -> list[float]:
+    """How long each enqueue call took, in ms, from consecutive enqueue stamps of a burst
+    (each stamp is taken just before its call, so the gap to the next one is the call)."""
+    ordered = sorted(stamps)
+    return [(b - a) * 1000 for a, b in zip(ordered, ordered[1:])]
+
+
 def summary(values: Iterable[float]) -> dict[str, float]:
     """Median with min and max, how repeated runs are reported."""
     data = list(values)

@@ -39,6 +39,11 @@ def test_enqueue_rate_is_count_over_first_to_last_stamp():
         stats.enqueue_rate([1.0])
 
 
+def test_call_times_are_the_gaps_between_sorted_enqueue_stamps():
+    assert stats.call_times_ms([2.0, 1.0, 1.0015]) == pytest.approx([1.5, 998.5])
+    assert stats.call_times_ms([5.0]) == []
+
+
 def test_latencies_only_count_saved_tasks_in_ms():
     enqueued = {"a": 1.0, "b": 2.0, "c": 3.0}
     saved = {"a": 1.010, "b": 2.5}
