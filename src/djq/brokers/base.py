@@ -35,8 +35,9 @@ class Broker:
 
     #: How long a blocking :meth:`dequeue` may wait for work (seconds) before it returns
     #: empty-handed. 1 s by default and outside a cluster. The cluster's pusher raises it
-    #: while it has nothing to do: it interrupts a waiting dequeue itself when it must
-    #: stop (a signal), so an idle cluster need not wake up every second for nothing.
+    #: while it has nothing to do: the sentinel interrupts a waiting dequeue with a signal
+    #: when the cluster stops (the kernel does, should the sentinel die), so an idle
+    #: cluster need not wake up every second for nothing.
     #: A broker that also redelivers expired work from inside ``dequeue`` should still
     #: come back in time for that (e.g. every quarter of ``retry``).
     max_wait: float = 1.0
@@ -58,9 +59,9 @@ class Broker:
     @property
     def bulk(self) -> int:
         """How many packages one :meth:`dequeue` takes at most: ``Q_CLUSTER['bulk']``
-        (1 when unset). The cluster's pusher sets it before each dequeue to the room the
-        cluster has (``queue_limit`` minus the tasks it holds, within ``bulk`` if set), so
-        a broker that honours it fills the cluster in one round trip."""
+        (1 when unset). The cluster's pusher sets it once to all it may hold (``queue_limit``,
+        within ``bulk`` if set); it dequeues only once it has handed out what it held, so a
+        broker that honours it fills the cluster in one round trip."""
         return getattr(self, "_bulk", None) or max(int(self.conf.bulk or 1), 1)
 
     @bulk.setter

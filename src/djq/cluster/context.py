@@ -10,9 +10,9 @@ Two explicit contexts, never the platform default:
 * The sentinel starts its **pool** (workers, pusher, monitor) with ``fork`` whenever that is
   safe: on a platform that has it, and while the sentinel runs no thread but its main one
   (``fork`` from a threaded process can copy a lock some other thread holds, which is why
-  Python 3.12+ warns about it). The sentinel keeps itself thread-free for this (the
-  results go to the monitor through :mod:`djq.cluster.outlet`, not a queue with a feeder
-  thread). Before each fork it closes its database and cache connections (a child must
+  Python 3.12+ warns about it). The sentinel keeps itself thread-free for this (results
+  go to the monitor through pipes, see :mod:`djq.cluster.outlet` and
+  :mod:`djq.cluster.inbox`, not a queue with a feeder thread). Before each fork it closes its database and cache connections (a child must
   never share a socket with it) and freezes its heap (:func:`gc.freeze`), so every pool
   process shares Django's and the project's pages with the sentinel: one interpreter's
   worth of memory for the whole cluster, and a reincarnation costs no import.

@@ -3,7 +3,7 @@
 Tasks go from the pusher straight to a worker, and results from a worker straight to the
 monitor, each over a pipe of that worker's own. The sentinel makes those pipes when it
 starts a worker, and the pusher and monitor, already running, receive their ends here:
-a Unix datagram socket pair, each note one datagram (``("worker", slot)`` or
+a Unix datagram socket pair, each note one datagram (``("worker", slot, name)`` or
 ``("gone", slot, ...)``, pickled) with its file descriptors passed alongside
 (``SCM_RIGHTS``). Datagrams keep notes whole, and a socket *pair* has no queue-length
 limit but its buffer (~270 notes here): the sentinel's sends never wait in practice,
@@ -63,9 +63,7 @@ class Control:
         while True:
             try:
                 data, fds, _flags, _addr = socket.recv_fds(self.recv_end, 65536, MAX_FDS)
-            except (BlockingIOError, InterruptedError):
-                return notes
-            except OSError:  # the sentinel is gone
+            except OSError:  # nothing waiting (non-blocking), or the sentinel is gone
                 return notes
             if not data:
                 return notes

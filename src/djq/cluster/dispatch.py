@@ -34,8 +34,8 @@ MAX_BATCH = 64  # tasks handed to one worker at once
 class Hand:
     """One worker (one incarnation of a slot), as the pusher sees it."""
 
-    def __init__(self, number: int, name: str, tasks, ready, slot) -> None:
-        self.number, self.name = number, name
+    def __init__(self, name: str, tasks, ready, slot) -> None:
+        self.name = name
         self.tasks, self.ready, self.slot = tasks, ready, slot
         os.set_blocking(ready.fileno(), False)
         self.batch: deque = deque()  # parcels handed over, not finished
@@ -85,14 +85,12 @@ class Dispatcher:
                 self.joined(note[1], note[2], *conns)
             elif note[0] == "gone":
                 self.gone(*note[1:])
-            for conn in conns[2:]:  # nothing sends more; never leak a descriptor
-                conn.close()
 
     def joined(self, number: int, name: str, tasks, ready) -> None:
         old = self.hands.pop(number, None)
         if old is not None:  # its "gone" note was lost: its work comes back from the broker
             self._forget(old)
-        hand = self.hands[number] = Hand(number, name, tasks, ready, self.table.slot(number))
+        hand = self.hands[number] = Hand(name, tasks, ready, self.table.slot(number))
         self.selector.register(ready.fileno(), selectors.EVENT_READ, hand)
 
     def gone(self, number: int, started: int, finished: int, exitcode, timed_out: bool
@@ -131,10 +129,7 @@ class Dispatcher:
         return failures.worker_died(package, exitcode)
 
     def _forget(self, hand: Hand) -> None:
-        try:
-            self.selector.unregister(hand.ready.fileno())
-        except (KeyError, ValueError, OSError):
-            pass
+        self._unwatch(hand)
         hand.close()
 
     # -- handing out --------------------------------------------------------------------------
@@ -162,21 +157,21 @@ class Dispatcher:
         self.records.send_bytes(pack_results([package]))
 
     def wait(self, timeout: float) -> None:
-        """Until a worker is free (its ready byte), a note arrives, or ``timeout``."""
+        """Until a worker is free (its ready byte), a note arrives (read by the caller's
+        next :meth:`notes`), or ``timeout``."""
         for key, _events in self.selector.select(timeout):
             hand = key.data
             if hand is None:
                 continue  # the control socket: read by notes()
             try:
-                if not os.read(hand.ready.fileno(), 4096):  # end of file: it is gone
-                    hand.lost = True
-                    self._unwatch(hand)
+                gone = not os.read(hand.ready.fileno(), 4096)  # end of file: it is gone
             except BlockingIOError:
-                pass
+                gone = False
             except OSError:
+                gone = True
+            if gone:
                 hand.lost = True
                 self._unwatch(hand)
-        self.notes()
 
     def _unwatch(self, hand: Hand) -> None:
         try:

@@ -31,7 +31,7 @@ class Inbox:
         self.selector = selectors.DefaultSelector()
         self.selector.register(outlet.reader.fileno(), selectors.EVENT_READ, "outlet")
         self.selector.register(control.fileno(), selectors.EVENT_READ, "control")
-        self.parent_fd = getattr(parent, "sentinel", None) if parent is not None else None
+        self.parent_fd = getattr(parent, "sentinel", None)
         if self.parent_fd is not None:
             self.selector.register(self.parent_fd, selectors.EVENT_READ, "parent")
         self.workers: list = []  # results pipes still open

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import select
 import struct
 import threading
 import time
@@ -59,6 +60,7 @@ class Outbox:
         if self.ready is not None:
             os.set_blocking(self.ready, False)
         self.lock = threading.Lock()
+        self._poller = None  # for monitor_gone(), made on first use
         self.waiting: list[dict] = []
         self.since = 0.0  # when the oldest waiting result finished
         self.broken = False  # the monitor is gone
@@ -109,11 +111,10 @@ class Outbox:
         """Whether the monitor closed its end (checked before taking on a batch)."""
         if self.broken:
             return True
-        import select
-
-        poller = select.poll()
-        poller.register(self.results.fileno(), select.POLLOUT)
-        for _fd, events in poller.poll(0):
+        if self._poller is None:
+            self._poller = select.poll()
+            self._poller.register(self.results.fileno(), select.POLLOUT)
+        for _fd, events in self._poller.poll(0):
             if events & (select.POLLERR | select.POLLHUP):
                 self.broken = True
         return self.broken

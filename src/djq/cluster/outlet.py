@@ -11,9 +11,10 @@ guarding, exactly as with the queue's unbounded buffer.
 
 Frames are ``multiprocessing.connection``'s own (a 4-byte big-endian length, then the
 bytes), so the monitor reads them with :meth:`Connection.recv_bytes`. A message is
-either a pickled list of result packages or :data:`STOP` (the poison pill). How many
-results are in transit (the Stat's ``done_q_size``) is two counters, each with one writer:
-results sent (the sentinel) minus results taken (the monitor).
+either a pickled list of result packages or :data:`STOP` (the poison pill). The
+outlet counts what it carries in two counters, each with one writer: results sent (the
+sentinel) minus results taken (the monitor); the Stat's ``done_q_size`` adds those the
+workers sent straight to the monitor (:meth:`djq.cluster.slots.SlotTable.in_transit`).
 """
 
 from __future__ import annotations

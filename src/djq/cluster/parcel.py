@@ -49,10 +49,10 @@ def package_of(parcel: Parcel, conf) -> dict:
     try:
         return open_parcel(parcel, conf)
     except signing.UnreadablePackage as exc:
-        return failures.unreadable(parcel.header, parcel.ack_id, parcel.attempt, str(exc))
+        return failures.unreadable(exc.header, parcel.ack_id, parcel.attempt, str(exc))
 
 
 def unreadable(parcel: Parcel, exc: signing.UnreadablePackage) -> dict:
     logger.error("Task package %s (task %s) cannot be unpacked: %s", parcel.ack_id,
-                 parcel.header.get("id"), exc)
-    return failures.unreadable(parcel.header, parcel.ack_id, parcel.attempt, str(exc))
+                 exc.header.get("id"), exc)
+    return failures.unreadable(exc.header, parcel.ack_id, parcel.attempt, str(exc))

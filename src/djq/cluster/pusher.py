@@ -1,6 +1,6 @@
 """The pusher process: broker -> verify -> a free worker.
 
-It dequeues as many packages as ``queue_limit`` has room for, checks each signature and
+It dequeues up to ``queue_limit`` packages (all it may hold), checks each signature and
 hands the verified, still-serialized packages (:class:`~djq.cluster.parcel.Parcel`;
 workers deserialize them) straight to free workers (:mod:`djq.cluster.dispatch`). It
 holds at most ``queue_limit`` tasks that no worker has yet, and dequeues again only once
@@ -98,9 +98,10 @@ def backoff(failures: int, poll: float) -> float:
 
 
 def prefetch_limit(conf, broker) -> int:
-    """Most packages one dequeue may take: ``bulk`` if set (djq's default leaves it unset:
-    ``queue_limit``, all the pusher may hold), within the broker's ``max_bulk``."""
-    most = int(conf.bulk or conf.queue_limit or 1)
+    """Most packages one dequeue may take: ``bulk`` if set (djq's default leaves it unset),
+    never more than ``queue_limit`` (all the pusher may hold), within the broker's
+    ``max_bulk``."""
+    most = min(int(conf.bulk or conf.queue_limit or 1), int(conf.queue_limit or 1))
     max_bulk = getattr(broker.capabilities, "max_bulk", None)
     return max(1, min(most, max_bulk) if max_bulk else most)
 
@@ -128,7 +129,7 @@ def pusher(control, records, table, stop_event, close=()) -> None:
     blocking = bool(getattr(broker.capabilities, "blocking", False))
     receipts = bool(getattr(broker.capabilities, "receipts", False))
     hands = Dispatcher(control, records, table, conf, receipts)
-    most = min(prefetch_limit(conf, broker), int(conf.queue_limit or 1))
+    most = broker.bulk = prefetch_limit(conf, broker)
     failed = 0  # dequeue errors in a row
     last = 0  # packages the last dequeue returned
     while alive():
@@ -147,7 +148,6 @@ def pusher(control, records, table, stop_event, close=()) -> None:
             # a moment to gather, so one dequeue, one handoff and one save carry several.
             # At a low rate the next task is far off and this costs it nothing.
             time.sleep(LINGER)
-        broker.bulk = most
         # Wait long only while no worker holds work: a worker that leaves mid-batch hands
         # its unbegun tasks back through a note that is read between dequeues.
         broker.max_wait = IDLE_WAIT if long_waits and not hands.busy else BUSY_WAIT

@@ -174,7 +174,7 @@ def saver(outlet, control, table, close=()) -> None:
     broker = get_broker()
     reporters = build_reporters(conf)
     acker = None
-    if not os.environ.get("DJQ_AB") and not shares_database(broker):
+    if not shares_database(broker):
         acker = Acknowledger(lambda acks, fails: acknowledge(broker, acks, fails, conf))
     inbox = Inbox(outlet, control, table, parent)
     logger.info("%s monitoring at %s", name, os.getpid())

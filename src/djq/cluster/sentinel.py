@@ -199,7 +199,7 @@ class Sentinel:
             return
         w.process.join()
         pool = self.pool
-        code, name = w.process.exitcode, w.process.name
+        code = w.process.exitcode
         row = pool.table.slot(w.slot)
         if not self.pusher_done:
             # The pusher sorts out what the worker held: the task it was running becomes a

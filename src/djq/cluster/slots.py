@@ -12,7 +12,7 @@ Cluster-wide:
   ``task_q_size``); the pusher writes it.
 * ``wake_at``: ``time.monotonic()`` when the sentinel next checks the workers'
   deadlines. A worker that starts a task due to time out sooner wakes it through its
-  wake pipe (see :mod:`djq.cluster.sentinel`); the sentinel writes it.
+  wake pipe (see :mod:`djq.cluster.wake`); the sentinel writes it.
 * ``taken``: results the monitor has read; the monitor writes it.
 
 Per worker slot (a slot is a place in the pool; each incarnation of a worker in it gets

@@ -17,6 +17,7 @@ from typing import Any
 class Wake:
     def __init__(self, ctx, table) -> None:
         self.reader, self.writer = ctx.Pipe(duplex=False)
+        os.set_blocking(self.reader.fileno(), False)  # drain() reads until it is empty
         os.set_blocking(self.writer.fileno(), False)
         self.table = table
 
@@ -33,7 +34,6 @@ class Wake:
     def drain(self) -> None:
         """The sentinel's side: take the bytes that woke it."""
         fd = self.reader.fileno()
-        os.set_blocking(fd, False)
         try:
             while os.read(fd, 4096):
                 pass
