@@ -154,7 +154,7 @@ def verified(signed: str | bytes, conf: Conf | None = None,
     if isinstance(signed, bytes):
         signed = signed.decode("ascii", "replace")
     try:
-        payload = (signer or _signer(conf or default_conf)).unsign(signed)
+        payload = (signer or signer_for(conf)).unsign(signed)
     except django_signing.BadSignature as exc:
         raise BadSignature(f"Package signature does not verify: {exc}") from exc
     if "." not in payload:  # signed by us but malformed: still never executed
@@ -193,7 +193,6 @@ def loads(signed: str | bytes, conf: Conf | None = None) -> dict:
     :raises BadSignature: tampered or foreign package; nothing was deserialized.
     :raises UnreadablePackage: signature good, body unreadable; ``.header`` identifies it.
     """
-    conf = conf or default_conf
     return open_payload(verified(signed, conf), conf)
 
 
@@ -202,7 +201,7 @@ def open_payload(payload: str, conf: Conf | None = None) -> dict:
 
     :raises UnreadablePackage: the body does not deserialize; ``.header`` identifies it.
     """
-    header_text, body_text = payload.split(".", 1)
+    body_text = payload.split(".", 1)[1]
     conf = conf or default_conf
     try:
         body = _unb64(body_text[1:])

@@ -25,6 +25,7 @@ replica never serves the queue from it (``has_replica`` is accepted for compatib
 
 from __future__ import annotations
 
+import functools
 import time
 from datetime import timedelta
 from typing import Any, Iterable
@@ -40,6 +41,7 @@ CAPABILITIES = BrokerCapabilities(receipts=True, bulk=True, atomic=True, blockin
                                   needs_cache=True)
 
 
+@functools.cache
 def sqlite_returning() -> bool:
     """``UPDATE ... RETURNING`` arrived in SQLite 3.35 (Django 5.2 has no feature flag)."""
     import sqlite3
@@ -208,7 +210,7 @@ class OrmBroker(Broker):
                 for p in params]
 
     def _claim_compare_and_set(self, limit: int, expired: bool) -> list[tuple]:
-        now, cutoff = timezone.now(), self._expired()
+        now, cutoff = self._claim_params()
         claimable = (self._queue().filter(lock__lt=cutoff).order_by("lock") if expired
                      else self._queue().filter(lock__isnull=True).order_by("id"))
         candidates = list(claimable.values_list("id", flat=True)[:limit * 2])

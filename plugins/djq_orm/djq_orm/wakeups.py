@@ -32,7 +32,7 @@ def channel_name(list_key: str) -> str:
     return "djq_" + hashlib.sha1(list_key.encode()).hexdigest()[:20]
 
 
-def idle_wait(poll: float, retry: float, max_wait: float = 1.0) -> float:
+def idle_wait(poll: float, retry: float, max_wait: float) -> float:
     """How long a woken-by-the-database wait lasts: the broker's ``max_wait`` (1 s; the
     cluster's pusher raises it while idle), shorter for a short ``retry`` (a quarter of
     it, so an expired lease is not picked up late), never shorter than ``poll``."""
@@ -40,7 +40,7 @@ def idle_wait(poll: float, retry: float, max_wait: float = 1.0) -> float:
 
 
 class SleepWaiter:
-    def timeout(self, poll: float, retry: float, max_wait: float = 1.0) -> float:
+    def timeout(self, poll: float, retry: float, max_wait: float) -> float:
         return poll
 
     def arm(self, connection) -> None:
@@ -55,13 +55,13 @@ class SqliteWaiter:
     """Returns when another connection has committed (``PRAGMA data_version`` moved).
 
     Checks every 2 ms while work is flowing; after a second without any commit it backs
-    off step by step to every 50 ms, so an idle cluster costs next to no CPU while a busy
+    off step by step to every 100 ms, so an idle cluster costs next to no CPU while a busy
     one is woken within milliseconds.
     """
 
     fast, slow, busy_for = 0.002, 0.1, 1.0
 
-    def timeout(self, poll: float, retry: float, max_wait: float = 1.0) -> float:
+    def timeout(self, poll: float, retry: float, max_wait: float) -> float:
         return idle_wait(poll, retry, max_wait)
 
     def __init__(self, path: str | None = None) -> None:
@@ -112,7 +112,7 @@ class PostgresWaiter:
         self.channel = channel
         self.listening_on: int | None = None
 
-    def timeout(self, poll: float, retry: float, max_wait: float = 1.0) -> float:
+    def timeout(self, poll: float, retry: float, max_wait: float) -> float:
         return idle_wait(poll, retry, max_wait)
 
     def arm(self, connection) -> None:
@@ -142,7 +142,6 @@ class PostgresWaiter:
         got = bool(raw.notifies)
         raw.notifies.clear()
         return got
-
 
     @staticmethod
     def _notified(raw) -> bool:

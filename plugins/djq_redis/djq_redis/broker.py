@@ -21,8 +21,9 @@ Design (at-least-once, with delivery receipts — beyond Django Q's Redis broker
 * **Dequeue**: ``XREADGROUP GROUP djq djq COUNT <bulk> BLOCK <b> STREAMS <key> >`` — one
   atomic command, one round trip: new entries move to the PEL (delivery count 1), so no
   other consumer sees them. ``b`` is the broker's ``max_wait`` (1 s; the cluster's pusher
-  raises it while idle and interrupts the wait to stop), no later than the next reclaim
-  and below the socket timeout.
+  raises it while idle, and the sentinel interrupts the wait to stop), no later than the
+  next reclaim; the read waits that much longer than the socket timeout (on a
+  django-redis client, whose timeout it cannot extend, the block stays below half of it).
 * **Redelivery**: every ``retry / 4`` a dequeue first runs
   ``lua/reclaim.lua``: ``XAUTOCLAIM`` with min-idle = ``retry`` takes over entries whose
   delivery is older than ``retry`` — whoever took them, including clusters gone for good —
@@ -114,7 +115,7 @@ class RedisBroker(Broker):
         retry = float(self.conf.retry)
         self.retry_ms = max(int(retry * 1000), 1)
         self.reclaim_interval = retry / 4
-        self._longest_block = None  # for a client of its own: set by the read timeout
+        self._longest_block = None  # our own connection: its read timeout is extended
         if not self._owned:  # a django-redis client reads with its socket timeout
             timeout = socket_timeout(self.connection)
             self._longest_block = float(timeout) / 2 if timeout else None

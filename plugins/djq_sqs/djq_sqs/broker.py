@@ -35,7 +35,7 @@ from typing import Any, Iterable
 from djq.brokers import Broker, Delivery
 from djq.errors import BadSignature, ConfigurationError
 from djq.registry import BrokerCapabilities
-from djq_sqs.options import (DEFAULT_WAIT, MAX_BULK, MAX_MESSAGE_SIZE, MAX_VISIBILITY,
+from djq_sqs.options import (MAX_BULK, MAX_MESSAGE_SIZE, MAX_VISIBILITY,
                              MAX_WAIT, is_fifo, sqs_options)
 
 logger = logging.getLogger("djq")
@@ -98,15 +98,17 @@ class SqsBroker(Broker):
     def wait_time(self) -> int:
         """``receive_message_wait_time_seconds`` if set, else the broker's ``max_wait``
         (1 s; longer while the cluster idles), in SQS's 1-20 s."""
-        given = self.options.get("receive_message_wait_time_seconds")
-        if given is not None:
-            return int(given)
-        return min(max(int(self.max_wait or DEFAULT_WAIT), 1), MAX_WAIT)
+        given = self._configured_wait()
+        return given if given is not None else min(max(int(self.max_wait), 1), MAX_WAIT)
 
     @property
     def longest_wait(self) -> int:
+        given = self._configured_wait()
+        return given if given is not None else MAX_WAIT
+
+    def _configured_wait(self) -> int | None:
         given = self.options.get("receive_message_wait_time_seconds")
-        return int(given) if given is not None else MAX_WAIT
+        return int(given) if given is not None else None
 
     @property
     def fifo(self) -> bool:

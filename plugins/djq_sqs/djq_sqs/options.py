@@ -9,10 +9,8 @@ from __future__ import annotations
 import re
 from typing import Any, Callable
 
-#: Long-polling wait per receive (seconds) outside a cluster; a cluster's pusher sets the
-#: broker's ``max_wait`` (longer while it idles, interrupting the wait to stop). SQS
-#: allows 0-20.
-DEFAULT_WAIT = 1
+#: Longest long-polling wait per receive SQS allows (seconds). Unless configured, a
+#: receive waits the broker's ``max_wait`` (1 s; longer while a cluster idles).
 MAX_WAIT = 20
 
 #: SQS's limits.
