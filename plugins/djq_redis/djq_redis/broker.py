@@ -92,6 +92,15 @@ def _missing(exc: Exception) -> bool:
     return message.startswith(("NOGROUP", "UNBLOCKED"))
 
 
+def _unwrapped(entries: Any) -> Any:
+    """A stream's entries, without the extra list redis-py's RESP3 callback adds
+    (``[[(id, fields), ...]]``: its one item is a list of entries, not an entry)."""
+    if (entries and len(entries) == 1 and isinstance(entries[0], list)
+            and (not entries[0] or not isinstance(entries[0][0], (bytes, str)))):
+        return entries[0]
+    return entries or ()
+
+
 class _Pinned:
     """A connection taken from ``pool`` for one thread; given back when the thread's
     broker state is collected."""
@@ -225,23 +234,25 @@ class RedisBroker(Broker):
     @staticmethod
     def _deliveries(reply: Any) -> list[Delivery]:
         """``XREADGROUP``'s raw reply: ``[[key, entries]]`` (RESP2) or ``{key: entries}``
-        (RESP3), ``entries = [[id, [field, value, ...]], ...]``; a client with response
-        callbacks may have made the fields a dict already."""
+        (RESP3), ``entries = [[id, [field, value, ...]], ...]``. Through a client's
+        response callbacks (a django-redis client, the retry after a connection error)
+        the fields are a dict already, and redis-py's RESP3 callback wraps each stream's
+        entries in one more list."""
         if not reply:
             return []
         streams = reply.values() if isinstance(reply, dict) else [s[1] for s in reply]
         out = []
         for entries in streams:
-            for entry_id, fields in entries or ():
+            for entry_id, fields in _unwrapped(entries):
+                if not fields:
+                    continue
                 if isinstance(fields, dict):
-                    package = fields.get(b"p", fields.get("p"))
+                    package = fields.get(_FIELD_NAMES[0], fields.get(FIELD))
                 elif len(fields) == 2 and fields[0] in _FIELD_NAMES:  # what enqueue writes
                     package = fields[1]
-                elif fields:
+                else:  # other fields too: pairs
                     package = dict(zip(fields[::2], fields[1::2]))
-                    package = package.get(b"p", package.get("p"))
-                else:
-                    package = None
+                    package = package.get(_FIELD_NAMES[0], package.get(FIELD))
                 if package is not None:
                     out.append(Delivery(_text(entry_id), _text(package), 1))
         return out

@@ -258,3 +258,21 @@ def test_django_redis_connection_is_reused(settings, redis_server):
         assert broker.ping()
     finally:
         broker.delete_queue()
+
+
+def test_deliveries_read_every_reply_shape_redis_py_gives():
+    """Raw replies (the pinned connection) and replies through redis-py's response
+    callbacks (a django-redis client, the retry after a connection error), RESP2 and
+    RESP3; no server needed."""
+    raw2 = [[b"djq:q", [[b"1-0", [b"p", b"a"]], [b"2-0", [b"x", b"1", b"p", b"b"]]]]]
+    raw3 = {b"djq:q": [[b"1-0", [b"p", b"a"]], [b"2-0", [b"x", b"1", b"p", b"b"]]]}
+    parsed2 = [[b"djq:q", [(b"1-0", {b"p": b"a"}), (b"2-0", {b"x": b"1", b"p": b"b"})]]]
+    parsed3 = {b"djq:q": [[(b"1-0", {b"p": b"a"}), (b"2-0", {b"x": b"1", b"p": b"b"})]]}
+    unified = {b"djq:q": [(b"1-0", {b"p": b"a"}), (b"2-0", {b"x": b"1", b"p": b"b"})]}
+    for reply in (raw2, raw3, parsed2, parsed3, unified):
+        got = [(d.ack_id, d.package) for d in RedisBroker._deliveries(reply)]
+        assert got == [("1-0", "a"), ("2-0", "b")], reply
+    one = {b"djq:q": [[b"1-0", [b"p", b"a"]]]}  # a single raw entry is not unwrapped
+    assert [d.package for d in RedisBroker._deliveries(one)] == ["a"]
+    for empty in (None, [], {}, {b"djq:q": [[]]}, {b"djq:q": []}):
+        assert RedisBroker._deliveries(empty) == []
