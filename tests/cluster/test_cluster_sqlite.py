@@ -6,8 +6,10 @@ import os
 import signal
 import time
 
+import psutil
 import pytest
 
+from djq.cluster.interrupt import IDLE_WAIT
 from djq.models import Task
 from djq.status import Stat
 from djq.tasks import async_task
@@ -167,8 +169,6 @@ def test_a_sentinel_running_threads_gets_its_pool_from_the_fork_server(cluster_e
                                                                         tmp_path):
     """Never fork() a process with threads: the pool comes from the fork server, and the
     pipes to each new worker still reach the pusher and the monitor."""
-    import psutil
-
     env = {**cluster_env(retry=2), "DJQ_TEST_BACKGROUND_THREAD": "1"}
     ids = [async_task("tests.tasks.add", i, 1) for i in range(10)]
     cluster = start_cluster(env)
@@ -190,8 +190,6 @@ def test_a_sentinel_running_threads_gets_its_pool_from_the_fork_server(cluster_e
 
 
 def _gone(pid: int) -> bool:
-    import psutil
-
     try:
         return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
@@ -201,8 +199,6 @@ def _gone(pid: int) -> bool:
 def test_an_idle_pusher_waits_long_yet_stops_at_once(cluster_env, start_cluster):
     """An idle pusher waits for work up to IDLE_WAIT (here: retry is long), and the
     sentinel's stop interrupts that wait; so does the sentinel's death."""
-    from djq.cluster.interrupt import IDLE_WAIT
-
     env = cluster_env(retry=600)
     cluster = start_cluster(env)
     stat = wait_for(lambda: Stat.get(cluster.proc.pid), what="the cluster's Stat")
@@ -225,8 +221,6 @@ def test_tasks_a_recycling_worker_hands_back_do_not_wait_out_the_idle_wait(clust
     """A worker that recycles mid-batch hands its unbegun tasks back to the pusher; the
     pusher must not be in its long idle wait meanwhile (it waits long only while no
     worker holds work)."""
-    from djq.cluster.interrupt import IDLE_WAIT
-
     env = cluster_env(retry=600, recycle=2, queue_limit=8)
     start_cluster(env)
     for round_ in range(3):

@@ -289,7 +289,7 @@ def test_before_a_fork_the_sentinel_lets_go_of_its_database_connections():
     connection.ensure_connection()
     before_fork(multiprocessing.get_context("forkserver"))  # nothing to do for it
     assert connection.connection is not None
-    before_fork(multiprocessing.get_context("fork"))
+    before_fork(ctx)
     assert connection.connection is None
 
 

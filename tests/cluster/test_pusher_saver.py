@@ -65,9 +65,9 @@ def test_unreadable_body_becomes_a_failure(settings):
     settings.Q_CLUSTER = {**settings.Q_CLUSTER, "serializer": "json"}
     kind, parcel = unpack((10, signed), broker, conf)
     assert kind == "task"
-    table = SlotTable(multiprocessing.get_context("fork"), 1)
-    pkg = run_parcel(parcel, conf, table.slot(1), Wake(multiprocessing.get_context("fork"),
-                                                       table))
+    ctx = multiprocessing.get_context("fork")
+    table = SlotTable(ctx, 1)
+    pkg = run_parcel(parcel, conf, table.slot(1), Wake(ctx, table))
     assert pkg["id"] == "a" * 32 and pkg["group"] == "g"
     assert pkg["broker_fail"] and not pkg["success"] and pkg["ack_id"] == 10
     assert broker.failed == []  # failed only once the Failure is saved
