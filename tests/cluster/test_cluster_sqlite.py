@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import time
 
 import psutil
@@ -40,6 +41,12 @@ def test_processes_tasks_logs_and_stops_cleanly(cluster_env, start_cluster, tmp_
     stat = wait_for(lambda: Stat.get(cluster.proc.pid), what="the cluster's Stat")
     assert stat.status in ("Idle", "Working") and len(stat.workers) == 2
     assert stat.sentinel and stat.pusher and stat.monitor and stat.uptime() >= 0
+    if sys.platform.startswith("linux"):  # what ps and top show (djq.cluster.prctl)
+        names = {pid: psutil.Process(pid).name()
+                 for pid in (stat.sentinel, stat.pusher, stat.monitor, *stat.workers)}
+        assert names == {stat.sentinel: "djq-sentinel", stat.pusher: "djq-pusher",
+                         stat.monitor: "djq-monitor",
+                         **{pid: "djq-worker" for pid in stat.workers}}
     wait_for(lambda: not OrmQ.objects.exists(), what="every task acknowledged")
 
     assert cluster.stop() == 0

@@ -17,6 +17,7 @@ import time
 from contextlib import contextmanager
 
 from djq.cluster.context import name_process, sentinel_context
+from djq.cluster.prctl import name_for, set_task_name, task_name
 from djq.cluster.sentinel import Sentinel, sentinel
 from djq.status import STARTING, STOPPED, STOPPING, Stat
 
@@ -27,14 +28,19 @@ logger = logging.getLogger("djq")
 def _named_as_sentinel():
     """The spec's names in the logs whichever process runs the sentinel: it is
     ``Process-1`` and its children ``Process-1:N``. multiprocessing derives a child's name
-    from its parent's ``_identity`` (a private attribute, stable since Python 2.6)."""
+    from its parent's ``_identity`` (a private attribute, stable since Python 2.6). For
+    the OS it is ``djq-sentinel`` meanwhile (:mod:`djq.cluster.prctl`)."""
     process = multiprocessing.current_process()
     saved = process.name, process._identity
     process.name, process._identity = "Process-1", (1,)
+    os_name = task_name()
+    name_for("sentinel")
     try:
         yield
     finally:
         process.name, process._identity = saved
+        if os_name is not None:
+            set_task_name(os_name)
 
 
 class Cluster:

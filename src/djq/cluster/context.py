@@ -30,6 +30,8 @@ import signal
 import threading
 from typing import Any
 
+from djq.cluster.prctl import name_for
+
 PRELOAD = ["djq.cluster.preload"]
 
 _pool_context = None
@@ -76,15 +78,16 @@ def before_fork(ctx) -> None:
     gc.freeze()  # a collection in a child would otherwise copy every object it touches
 
 
-def bootstrap() -> None:
-    """First thing in every cluster process: Django ready, logging set, SIGINT and
-    SIGTERM ignored.
+def bootstrap(role: str) -> None:
+    """First thing in every cluster process: named after its ``role`` for the OS
+    (:mod:`djq.cluster.prctl`), Django ready, logging set, SIGINT and SIGTERM ignored.
 
     ctrl-c sends SIGINT to the whole process group, and process managers (systemd's
     default ``KillMode``, ``timeout``) send SIGTERM to all of it. Only the main process
     and the sentinel act on them (by starting the stop procedure), so a worker is never
     interrupted mid-task and the pusher and monitor finish their part of the stop.
     """
+    name_for(role)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     import django

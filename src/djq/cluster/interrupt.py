@@ -25,16 +25,14 @@ signal's default action ends the process), and the other children never see it.
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import os
 import signal
-import sys
 from contextlib import contextmanager
+
+from djq.cluster.prctl import die_with_parent
 
 SIGNAL = signal.SIGUSR1
 IDLE_WAIT = 30.0  # the longest a pusher waits for work before it looks again
-_PR_SET_PDEATHSIG = 1
 
 
 class Interrupted(BaseException):
@@ -55,7 +53,7 @@ class Interruptible:
             return False
         signal.signal(SIGNAL, self._handler)
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {SIGNAL})
-        _die_with_parent()
+        die_with_parent(SIGNAL)
         return True
 
     def _handler(self, _signum, _frame) -> None:
@@ -76,16 +74,6 @@ class Interruptible:
             yield
         finally:
             self.armed = False
-
-
-def _die_with_parent() -> bool:
-    if not sys.platform.startswith("linux"):
-        return False
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
-        return libc.prctl(_PR_SET_PDEATHSIG, int(SIGNAL), 0, 0, 0) == 0
-    except (OSError, AttributeError):
-        return False
 
 
 @contextmanager

@@ -113,7 +113,7 @@ def pusher(control, records, table, stop_event, close=()) -> None:
     for conn in close:
         conn.close()
     control.receiver()
-    bootstrap()
+    bootstrap("pusher")
     from django.db import close_old_connections
 
     from djq.brokers import get_broker

@@ -163,7 +163,7 @@ def saver(outlet, control, table, close=()) -> None:
         conn.close()
     outlet.reading_end()
     control.receiver()
-    bootstrap()
+    bootstrap("monitor")
     from djq.brokers import get_broker
     from djq.cluster.inbox import Inbox
     from djq.cluster.reporting import build_reporters, close_reporters

@@ -41,7 +41,7 @@ logger = logging.getLogger("djq")
 
 def sentinel(cluster_id: int, tob: float, start_event, stop_event, force_event) -> None:
     """Process target (started with ``spawn`` by :class:`djq.cluster.Cluster`)."""
-    bootstrap()
+    bootstrap("sentinel")
 
     def on_signal(_signum, _frame) -> None:
         # SIGTERM to the sentinel alone, or to the whole group (then the main process

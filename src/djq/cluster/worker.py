@@ -92,7 +92,7 @@ def worker(tasks, ready, results, wake, table, slot_number: int, close=()) -> No
     (a fork copies every descriptor of the sentinel)."""
     for conn in close:
         conn.close()
-    bootstrap()
+    bootstrap("worker")
     from django.db import close_old_connections
 
     from djq.conf import conf
