@@ -44,7 +44,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from arrivals import Poller, install  # noqa: E402
 from project import BROKERS, database, result_db, write_project  # noqa: E402
-from stats import call_times_ms, cpu_per_thousand, enqueue_rate, latencies, latency_percentiles, own_and_reaped_cpu, throughput  # noqa: E402,E501
+from stats import call_times_ms, cpu_by_role, cpu_per_thousand, enqueue_rate, latencies, latency_percentiles, own_and_reaped_cpu, throughput, us_per_task  # noqa: E402,E501
 
 TABLES = {"djq": "djq_task", "django-q2": "django_q_task"}
 
@@ -78,6 +78,41 @@ def tree_cpu(proc: psutil.Process) -> float:
     return total
 
 
+def tree_roles(proc: psutil.Process) -> dict[str, float]:
+    """CPU seconds so far by cluster role (:func:`stats.cpu_by_role`)."""
+    seen = []
+    for p in tree(proc):
+        try:
+            seen.append((p.name(), p.cpu_times()))
+        except psutil.NoSuchProcess:
+            continue
+    return cpu_by_role(seen)
+
+
+def server_process(broker: str) -> psutil.Process | None:
+    """The broker's server (``redis-server``; PostgreSQL's postmaster, whose children are
+    the backends), as ``benchmarks/run`` exported it; ``None`` for SQLite or if unknown."""
+    pid = os.environ.get({"redis": "BENCH_REDIS_PID",
+                          "orm-postgres": "BENCH_POSTGRES_PID"}.get(broker, ""), "")
+    return psutil.Process(int(pid)) if pid.isdigit() else None
+
+
+def cpu_reading(proc: psutil.Process, server: psutil.Process | None,
+                exclude: int | None = None) -> dict[str, float]:
+    """Cluster roles and, when known, the broker's server: CPU seconds so far. ``exclude``:
+    a server process that works for the benchmark, not the system (the arrival poller's
+    PostgreSQL backend)."""
+    reading = tree_roles(proc)
+    if server is not None:
+        reading["server"] = tree_cpu(server)
+        if exclude:
+            try:
+                reading["server"] -= own_and_reaped_cpu(psutil.Process(exclude).cpu_times())
+            except psutil.NoSuchProcess:
+                pass
+    return reading
+
+
 class Sampler(threading.Thread):
     """Peak PSS/RSS of the cluster tree, sampled every 200 ms."""
 
@@ -92,10 +127,11 @@ class Sampler(threading.Thread):
             self.stop.wait(0.2)
 
 
-def enqueue(python: str, env: dict, *args: str) -> dict[str, float]:
+def enqueue(python: str, env: dict, *args: str) -> dict:
+    """``enqueue.py``'s output: ``times`` (task id: stamp) and ``cpu_s`` (its loop's CPU)."""
     out = subprocess.run([python, str(HERE / "enqueue.py"), *args], env=env, check=True,
                          capture_output=True, text=True)
-    return json.loads(out.stdout)["times"]
+    return json.loads(out.stdout)
 
 
 def main() -> None:
@@ -135,7 +171,7 @@ def main() -> None:
 
     install(connection, TABLES[opts.system])
     connection.close()
-    alone = enqueue(opts.python, env, "alone", str(opts.tasks))
+    alone = enqueue(opts.python, env, "alone", str(opts.tasks))["times"]
     log = open(workdir / "cluster.log", "w+")  # a file, not a pipe nobody reads
     cluster = subprocess.Popen([opts.python, "-m", "django", "qcluster"], env=env,
                                stdout=log, stderr=subprocess.STDOUT)
@@ -148,15 +184,22 @@ def main() -> None:
     poller.start()
     alive = lambda: cluster.poll() is None  # noqa: E731
     try:
-        warm = enqueue(opts.python, env, "burst", "20")
+        warm = enqueue(opts.python, env, "burst", "20")["times"]
         poller.wait_for(list(warm), 120, alive)
 
         sampler = Sampler(proc)
         sampler.start()
+        server = server_process(opts.broker)
+        poller.connected.wait(30)
+        reading = lambda: cpu_reading(proc, server, poller.backend_pid)  # noqa: E731
         cpu_before = tree_cpu(proc)
-        times = enqueue(opts.python, env, "burst", str(opts.tasks))
+        split_before = reading()
+        sent = enqueue(opts.python, env, "burst", str(opts.tasks))
+        times = sent["times"]
         saved = poller.wait_for(list(times), 600, alive)
         cpu_burst = tree_cpu(proc) - cpu_before
+        result.update(us_per_task(split_before, reading(), opts.tasks, "burst_us_"))
+        result["burst_us_enqueuer"] = sent["cpu_s"] / opts.tasks * 1e6
         result.update({
             "enqueue_per_s": enqueue_rate(times.values()),
             "tasks_per_s": throughput(opts.tasks, min(times.values()), max(saved.values())),
@@ -167,8 +210,14 @@ def main() -> None:
         })
 
         poller.tick = opts.steady_poll_ms / 1000
-        times = enqueue(opts.python, env, "steady", str(opts.rate), str(opts.rate_tasks))
+        split_before = reading()
+        sent = enqueue(opts.python, env, "steady", str(opts.rate), str(opts.rate_tasks))
+        times = sent["times"]
         saved = poller.wait_for(list(times), 60, alive)
+        # The aftermath of the last task (its save, acknowledgement) belongs to the phase.
+        time.sleep(0.5)
+        result.update(us_per_task(split_before, reading(), len(times), "steady_us_"))
+        result["steady_us_enqueuer"] = sent["cpu_s"] / len(times) * 1e6
         sampler.stop.set()
         poller.stop()
         result.update({"steady_rate": opts.rate, "steady_tasks": len(times),

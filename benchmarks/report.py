@@ -27,6 +27,18 @@ LATENCY = [
     ("p99_ms", "steady p99", "{:.1f}"),
 ]
 
+# CPU µs per task by process (case.py, stats.cpu_by_role): the enqueuing process, the broker's
+# server (Redis, PostgreSQL; none for SQLite), and the cluster by role where its processes
+# are named (djq); "cluster" is the whole tree, recycled workers included.
+SPLIT_ROLES = [("enqueuer", "enqueuer"), ("server", "broker server"),
+               ("sentinel", "sentinel"), ("pusher", "pusher"), ("monitor", "monitor"),
+               ("workers", "workers"), ("cluster", "cluster total")]
+
+
+def split_metrics(phase: str) -> list[tuple[str, str, str]]:
+    """The CPU-split columns of one phase (``burst`` or ``steady``)."""
+    return [(f"{phase}_us_{role}", title, "{:.0f}") for role, title in SPLIT_ROLES]
+
 
 def label(system: str, broker: str) -> str:
     """``djq Redis``, ``django-q2 ORM sqlite``, ..."""
@@ -64,7 +76,7 @@ def table(runs: list[dict], metrics=THROUGHPUT, titles: dict[str, str] | None = 
 
 
 def markdown(runs: list[dict], meta: dict) -> str:
-    """Both tables with the headings and the footnote that say what was measured."""
+    """The tables with the headings and the footnote that say what was measured."""
     idle = meta.get("idle") or 0
     titles = {"idle_cpu_s": f"idle CPU s/{idle:g} s"} if idle else {}
     failed = meta.get("failed") or []
@@ -78,4 +90,7 @@ def markdown(runs: list[dict], meta: dict) -> str:
         notes.append("Failed runs (not in the tables): " + ", ".join(failed) + ".")
     return "\n".join([
         "### Throughput and resources", "", table(runs, THROUGHPUT, titles), "",
-        "### Latency, enqueue to saved (ms)", "", table(runs, LATENCY), "", *notes, ""])
+        "### Latency, enqueue to saved (ms)", "", table(runs, LATENCY), "",
+        "### CPU per task by process, burst (µs)", "", table(runs, split_metrics("burst")), "",
+        "### CPU per task by process, steady rate (µs)", "",
+        table(runs, split_metrics("steady")), "", *notes, ""])

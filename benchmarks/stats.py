@@ -71,3 +71,37 @@ def own_and_reaped_cpu(times) -> float:
     one by itself, a worker that exited (recycled) in the parent that waited for it."""
     return (times.user + times.system + getattr(times, "children_user", 0.0)
             + getattr(times, "children_system", 0.0))
+
+
+# Roles of the CPU split: djq's processes name themselves (djq.cluster.prctl); a process
+# that exited during a phase (a recycled worker) is only in its parent's reaped time, so
+# workers are reported with it. Other systems' processes are all "python": cluster only.
+ROLES = {"djq-sentinel": "sentinel", "djq-pusher": "pusher", "djq-monitor": "monitor",
+         "djq-worker": "workers"}
+
+
+def cpu_by_role(processes: Iterable[tuple[str, object]]) -> dict[str, float]:
+    """CPU seconds by cluster role from ``(name, cpu_times)`` of every live process of the
+    tree: own time by :data:`ROLES` (unknown names under ``other``), reaped children's
+    time under ``workers``; ``cluster`` is the sum. A tree with no named process (another
+    system) gets ``cluster`` alone."""
+    split: dict[str, float] = {}
+    named = False
+    for name, times in processes:
+        named = named or name in ROLES
+        role = ROLES.get(name, "other")
+        split[role] = split.get(role, 0.0) + times.user + times.system
+        reaped = getattr(times, "children_user", 0.0) + getattr(times, "children_system", 0.0)
+        split["workers"] = split.get("workers", 0.0) + reaped
+    total = sum(split.values())
+    return {**split, "cluster": total} if named else {"cluster": total}
+
+
+def us_per_task(before: dict[str, float], after: dict[str, float], tasks: int,
+                prefix: str) -> dict[str, float]:
+    """``{prefix}{role}``: CPU µs per task of each role between two :func:`cpu_by_role`
+    (or any) readings; roles only in ``after`` count from zero."""
+    if tasks <= 0:
+        raise ValueError("CPU per task needs at least one task")
+    return {f"{prefix}{role}": (after[role] - before.get(role, 0.0)) / tasks * 1e6
+            for role in after}

@@ -179,3 +179,57 @@ def test_markdown_has_both_tables_and_names_the_idle_window():
     assert "idle CPU s/10 s" in text and "| 0.50 |" in text
     assert "### Latency, enqueue to saved (ms)" in text and "| djq Redis | 80 |" in text
     assert "Failed runs (not in the tables): django-q2 Redis (repeat 1)." in text
+
+
+def _times(user, system, children_user=0.0, children_system=0.0):
+    return SimpleNamespace(user=user, system=system, children_user=children_user,
+                           children_system=children_system)
+
+
+def test_cpu_by_role_names_djq_processes_and_gives_reaped_time_to_workers():
+    split = stats.cpu_by_role([
+        ("djq-sentinel", _times(1.0, 0.5, 2.0, 1.0)),  # reaped: recycled workers
+        ("djq-pusher", _times(0.25, 0.25)),
+        ("djq-monitor", _times(0.5, 0.0)),
+        ("djq-worker", _times(0.75, 0.25)),
+        ("djq-worker", _times(0.5, 0.0)),
+        ("python", _times(0.125, 0.0)),  # e.g. the fork server
+    ])
+    assert split == {"sentinel": 1.5, "pusher": 0.5, "monitor": 0.5, "workers": 4.5,
+                     "other": 0.125, "cluster": 7.125}
+
+
+def test_cpu_by_role_of_an_unnamed_tree_is_the_cluster_total():
+    split = stats.cpu_by_role([("python", _times(1.0, 0.5, 0.25, 0.25)),
+                               ("python", _times(0.5, 0.5))])
+    assert split == {"cluster": 3.0}
+
+
+def test_us_per_task_between_readings_counts_new_roles_from_zero():
+    before = {"pusher": 1.0, "workers": 2.0, "cluster": 3.0}
+    after = {"pusher": 1.5, "workers": 3.0, "server": 0.25, "cluster": 4.5}
+    assert stats.us_per_task(before, after, 1000, "burst_us_") == {
+        "burst_us_pusher": 500.0, "burst_us_workers": 1000.0, "burst_us_server": 250.0,
+        "burst_us_cluster": 1500.0}
+    with pytest.raises(ValueError):
+        stats.us_per_task(before, after, 0, "burst_us_")
+
+
+def test_markdown_has_the_cpu_split_tables():
+    import report
+
+    runs = [{"broker": "redis", "system": "djq", "burst_us_enqueuer": 150.0,
+             "burst_us_server": 80.0, "burst_us_sentinel": 10.0, "burst_us_pusher": 100.0,
+             "burst_us_monitor": 150.0, "burst_us_workers": 140.0, "burst_us_cluster": 400.0,
+             "steady_us_cluster": 1900.0},
+            {"broker": "redis", "system": "django-q2", "burst_us_cluster": 1800.0}]
+    meta = {"repeat": 1, "tasks": 100, "workers": 2, "rate_tasks": 50, "rate": 50.0,
+            "cpus": 2}
+    text = report.markdown(runs, meta)
+    burst = text.split("### CPU per task by process, burst (µs)")[1].split("###")[0]
+    assert "| case | enqueuer | broker server | sentinel | pusher | monitor | workers | " \
+           "cluster total |" in burst
+    assert "| djq Redis | 150 | 80 | 10 | 100 | 150 | 140 | 400 |" in burst
+    assert "| django-q2 Redis | – | – | – | – | – | – | 1800 |" in burst
+    steady = text.split("### CPU per task by process, steady rate (µs)")[1]
+    assert "| djq Redis | – | – | – | – | – | – | 1900 |" in steady
