@@ -145,7 +145,17 @@ class PostgresWaiter:
 
     @staticmethod
     def _notified(raw) -> bool:
-        return any(True for _ in raw.notifies(timeout=0))
+        """Take every notification received so far; whether there was one. All of them:
+        each enqueue sends one, and psycopg sets aside those it reads while the connection
+        runs a query (the pusher's claims) and hands them out one per item of
+        ``notifies()``. Stopping at the first left a burst's thousands set aside, each
+        waking the next wait at once for a claim that found nothing (measured after a
+        5 000-task burst: ~4 300 empty claims, the pusher at 5.6 ms of CPU per task at
+        50 tasks/s instead of 1.2)."""
+        got = False
+        for _ in raw.notifies(timeout=0):
+            got = True
+        return got
 
 
 def waiter_for(vendor: str, list_key: str, path: str | None = None):

@@ -3,6 +3,7 @@ wakes up when another connection enqueues (LISTEN/NOTIFY, PRAGMA data_version)."
 
 import sys
 import threading
+import time
 import uuid
 
 import pytest
@@ -157,3 +158,29 @@ def test_idle_sqlite_waiter_sleeps_on_the_files_and_wakes_on_commit(tmp_path):
         assert waiter.wait(mine, 5) is True
     finally:
         timer.cancel()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, databases=["default", "pg"] if HAS_PG else ["default"])
+def test_postgres_wait_takes_every_queued_notification_at_once():
+    """A burst of enqueues queues one notification each; one wake-up must take them all,
+    else the pusher wakes (and claims nothing) once per stale notification."""
+    require_postgres()
+    from djq_orm.wakeups import PostgresWaiter
+
+    key = f"burst-{uuid.uuid4().hex[:8]}"
+    producer = OrmBroker(key, make_conf(orm="pg", poll=LONG_POLL))
+    listener = connections.create_connection("pg")  # the waiting pusher's own connection
+    waiter = PostgresWaiter(channel_name(key))
+    try:
+        waiter.arm(listener)
+        for n in range(30):
+            producer.enqueue(f"package {n}")  # each commits with its own pg_notify
+        time.sleep(1)  # the server delivers them to an idle listener asynchronously
+        with listener.cursor() as cursor:  # the pusher's claim: psycopg sets aside the
+            cursor.execute("SELECT 1")  # notifications it reads meanwhile (its backlog)
+        assert waiter.wait(listener, 10) is True
+        assert waiter.wait(listener, 0.2) is False, "a stale notification woke the wait"
+    finally:
+        listener.close()
+        producer.delete_queue()

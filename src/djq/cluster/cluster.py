@@ -135,8 +135,9 @@ class Cluster:
 
         Unlike :meth:`start`, the sentinel runs in *this* process: ``manage.py qcluster``
         has nothing else to do meanwhile, and a spawned sentinel would be one more Python
-        interpreter with Django imported (~55 MB). Its pool still comes from the fork
-        server, so nothing forks this process, whatever threads it has."""
+        interpreter with Django imported (~55 MB). The pool forks from this process while
+        it runs no other thread, and comes from a fork server otherwise
+        (:func:`djq.cluster.context.pool_context`)."""
         signals = (signal.SIGTERM, signal.SIGINT)
         previous = {s: signal.getsignal(s) for s in signals}
         for sig in signals:
