@@ -78,7 +78,6 @@ class Poller(threading.Thread):
         self.halt = threading.Event()
         self.lock = threading.Lock()
         self.backend_pid: int | None = None  # its PostgreSQL backend, kept out of "server" CPU
-        self.connected = threading.Event()
 
     def run(self) -> None:
         from django.db import connections
@@ -89,7 +88,6 @@ class Poller(threading.Thread):
                 if connection.vendor == "postgresql":
                     cursor.execute("SELECT pg_backend_pid()")
                     self.backend_pid = cursor.fetchone()[0]
-                self.connected.set()
                 while not self.halt.is_set():
                     stamp = time.time()  # the snapshot's moment: visible by now
                     cursor.execute(self.QUERY, [self.arrivals.watermark])
@@ -99,7 +97,6 @@ class Poller(threading.Thread):
                     self.polls += 1
                     self.halt.wait(self.tick)
         finally:
-            self.connected.set()
             connection.close()
 
     def saved(self, task_ids: Iterable[str]) -> dict[str, float]:

@@ -78,31 +78,27 @@ def tree_cpu(proc: psutil.Process) -> float:
     return total
 
 
-def tree_roles(proc: psutil.Process) -> dict[str, float]:
-    """CPU seconds so far by cluster role (:func:`stats.cpu_by_role`)."""
+def server_process(broker: str) -> psutil.Process | None:
+    """The broker's server (``redis-server``; PostgreSQL's postmaster, whose children are
+    the backends), as ``benchmarks/run`` and ``scripts/postgres`` exported it; ``None`` for
+    SQLite or if unknown."""
+    pid = os.environ.get({"redis": "BENCH_REDIS_PID",
+                          "orm-postgres": "DJQ_TEST_POSTGRES_PID"}.get(broker, ""), "")
+    return psutil.Process(int(pid)) if pid.isdigit() else None
+
+
+def cpu_reading(proc: psutil.Process, server: psutil.Process | None,
+                exclude: int | None = None) -> dict[str, float]:
+    """CPU seconds so far: the cluster by role (:func:`stats.cpu_by_role`, ``cluster`` its
+    whole tree) and, when known, the broker's server. ``exclude``: a server process that
+    works for the benchmark, not the system (the arrival poller's PostgreSQL backend)."""
     seen = []
     for p in tree(proc):
         try:
             seen.append((p.name(), p.cpu_times()))
         except psutil.NoSuchProcess:
             continue
-    return cpu_by_role(seen)
-
-
-def server_process(broker: str) -> psutil.Process | None:
-    """The broker's server (``redis-server``; PostgreSQL's postmaster, whose children are
-    the backends), as ``benchmarks/run`` exported it; ``None`` for SQLite or if unknown."""
-    pid = os.environ.get({"redis": "BENCH_REDIS_PID",
-                          "orm-postgres": "BENCH_POSTGRES_PID"}.get(broker, ""), "")
-    return psutil.Process(int(pid)) if pid.isdigit() else None
-
-
-def cpu_reading(proc: psutil.Process, server: psutil.Process | None,
-                exclude: int | None = None) -> dict[str, float]:
-    """Cluster roles and, when known, the broker's server: CPU seconds so far. ``exclude``:
-    a server process that works for the benchmark, not the system (the arrival poller's
-    PostgreSQL backend)."""
-    reading = tree_roles(proc)
+    reading = cpu_by_role(seen)
     if server is not None:
         reading["server"] = tree_cpu(server)
         if exclude:
@@ -190,33 +186,33 @@ def main() -> None:
         sampler = Sampler(proc)
         sampler.start()
         server = server_process(opts.broker)
-        poller.connected.wait(30)
+        # The poller's backend pid was read before its first poll; the warm-up saw polls.
         reading = lambda: cpu_reading(proc, server, poller.backend_pid)  # noqa: E731
-        cpu_before = tree_cpu(proc)
-        split_before = reading()
+        before = reading()
         sent = enqueue(opts.python, env, "burst", str(opts.tasks))
         times = sent["times"]
         saved = poller.wait_for(list(times), 600, alive)
-        cpu_burst = tree_cpu(proc) - cpu_before
-        result.update(us_per_task(split_before, reading(), opts.tasks, "burst_us_"))
+        after = reading()
+        result.update(us_per_task(before, after, opts.tasks, "burst_us_"))
         result["burst_us_enqueuer"] = sent["cpu_s"] / opts.tasks * 1e6
         result.update({
             "enqueue_per_s": enqueue_rate(times.values()),
             "tasks_per_s": throughput(opts.tasks, min(times.values()), max(saved.values())),
-            "cpu_s_per_1000": cpu_per_thousand(cpu_burst, opts.tasks),
+            "cpu_s_per_1000": cpu_per_thousand(after["cluster"] - before["cluster"],
+                                               opts.tasks),
             **latency_percentiles(latencies(times, saved), "burst_"),
             # JSON only: how long one async_task call took during the burst (vs alone).
             **latency_percentiles(call_times_ms(times.values()), "enqueue_call_"),
         })
 
         poller.tick = opts.steady_poll_ms / 1000
-        split_before = reading()
+        before = reading()
         sent = enqueue(opts.python, env, "steady", str(opts.rate), str(opts.rate_tasks))
         times = sent["times"]
         saved = poller.wait_for(list(times), 60, alive)
         # The aftermath of the last task (its save, acknowledgement) belongs to the phase.
         time.sleep(0.5)
-        result.update(us_per_task(split_before, reading(), len(times), "steady_us_"))
+        result.update(us_per_task(before, reading(), len(times), "steady_us_"))
         result["steady_us_enqueuer"] = sent["cpu_s"] / len(times) * 1e6
         sampler.stop.set()
         poller.stop()

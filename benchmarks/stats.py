@@ -89,10 +89,9 @@ def cpu_by_role(processes: Iterable[tuple[str, object]]) -> dict[str, float]:
     named = False
     for name, times in processes:
         named = named or name in ROLES
-        role = ROLES.get(name, "other")
-        split[role] = split.get(role, 0.0) + times.user + times.system
-        reaped = getattr(times, "children_user", 0.0) + getattr(times, "children_system", 0.0)
-        split["workers"] = split.get("workers", 0.0) + reaped
+        role, own = ROLES.get(name, "other"), times.user + times.system
+        split[role] = split.get(role, 0.0) + own
+        split["workers"] = split.get("workers", 0.0) + own_and_reaped_cpu(times) - own
     total = sum(split.values())
     return {**split, "cluster": total} if named else {"cluster": total}
 

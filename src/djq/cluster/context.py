@@ -12,10 +12,11 @@ Two explicit contexts, never the platform default:
   (``fork`` from a threaded process can copy a lock some other thread holds, which is why
   Python 3.12+ warns about it). The sentinel keeps itself thread-free for this (results
   go to the monitor through pipes, see :mod:`djq.cluster.outlet` and
-  :mod:`djq.cluster.inbox`, not a queue with a feeder thread). Before each fork it closes its database and cache connections (a child must
-  never share a socket with it) and freezes its heap (:func:`gc.freeze`), so every pool
-  process shares Django's and the project's pages with the sentinel: one interpreter's
-  worth of memory for the whole cluster, and a reincarnation costs no import.
+  :mod:`djq.cluster.inbox`, not a queue with a feeder thread). Before each fork it closes
+  its database and cache connections (a child must never share a socket with it) and
+  freezes its heap (:func:`gc.freeze`), so every pool process shares Django's and the
+  project's pages with the sentinel: one interpreter's worth of memory for the whole
+  cluster, and a reincarnation costs no import.
 * Otherwise (a project that starts threads at import, e.g. an SDK's background sender in
   the settings; a platform without ``fork``) the pool comes from a ``forkserver``
   preloaded with :mod:`djq.cluster.preload`: one more interpreter, the same sharing

@@ -12,7 +12,6 @@ it is. On other platforms these calls do nothing and return ``False``/``None``.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import sys
 
 _PR_SET_PDEATHSIG = 1
@@ -32,7 +31,9 @@ def _prctl(option: int, arg) -> bool:
         return False
     try:
         if _libc is None:
-            _libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+            # The interpreter's own symbols, libc's among them: no library search (which
+            # runs ldconfig in a subprocess, ~4 ms, in every process that asks first).
+            _libc = ctypes.CDLL(None, use_errno=True)
         return _libc.prctl(option, arg, 0, 0, 0) == 0
     except (OSError, AttributeError):
         return False
