@@ -44,6 +44,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from arrivals import Poller, install  # noqa: E402
 from project import BROKERS, database, result_db, write_project  # noqa: E402
+from tracing import hops, read  # noqa: E402
 from stats import call_times_ms, cpu_by_role, cpu_per_thousand, enqueue_rate, latencies, latency_percentiles, own_and_reaped_cpu, throughput, us_per_task  # noqa: E402,E501
 
 TABLES = {"djq": "djq_task", "django-q2": "django_q_task"}
@@ -130,6 +131,34 @@ def enqueue(python: str, env: dict, *args: str) -> dict:
     return json.loads(out.stdout)
 
 
+def burst(opts, env: dict, poller: Poller, alive, reading, result: dict) -> None:
+    """The burst phase: N tasks from the enqueuing process, every result awaited."""
+    before = reading()
+    sent = enqueue(opts.python, env, "burst", str(opts.tasks))
+    times = sent["times"]
+    saved = poller.wait_for(list(times), 600, alive)
+    after = reading()
+    result.update(us_per_task(before, after, opts.tasks, "burst_us_"))
+    result["burst_us_enqueuer"] = sent["cpu_s"] / opts.tasks * 1e6
+    result.update({
+        "enqueue_per_s": enqueue_rate(times.values()),
+        "tasks_per_s": throughput(opts.tasks, min(times.values()), max(saved.values())),
+        "cpu_s_per_1000": cpu_per_thousand(after["cluster"] - before["cluster"],
+                                           opts.tasks),
+        **latency_percentiles(latencies(times, saved), "burst_"),
+        # JSON only: how long one async_task call took during the burst (vs alone).
+        **latency_percentiles(call_times_ms(times.values()), "enqueue_call_"),
+    })
+
+
+def traced(trace_dir: Path, times: dict[str, float], saved: dict[str, float]) -> dict:
+    """``trace_<hop>_p50_ms`` / ``_p95_ms`` / ``_p99_ms`` from the stamps (tracing.py)."""
+    found = {}
+    for hop, values in hops(read(str(trace_dir)), times, saved).items():
+        found.update(latency_percentiles(values, f"trace_{hop}_"))
+    return found
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("system", choices=sorted(TABLES))
@@ -143,6 +172,9 @@ def main() -> None:
     parser.add_argument("--queue-limit", type=int, default=0)
     parser.add_argument("--burst-poll-ms", type=float, default=5)
     parser.add_argument("--steady-poll-ms", type=float, default=1)
+    parser.add_argument("--trace", action="store_true",
+                        help="djq only: stamps along each task's way (tracing.py); "
+                             "warm-up and steady phase only")
     opts = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix=f"bench-{opts.system}-{opts.broker}-"))
@@ -153,9 +185,13 @@ def main() -> None:
     if opts.broker == "redis":
         _flush_redis(redis_url)
     write_project(workdir, opts.system, opts.broker, db, opts.workers, redis_url,
-                  opts.queue_limit or None)
+                  opts.queue_limit or None, opts.trace)
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench_settings", "BENCH_SYSTEM": opts.system,
            "PYTHONPATH": os.pathsep.join([str(workdir), str(HERE)])}
+    trace_dir = workdir / "trace"
+    if opts.trace:
+        trace_dir.mkdir()
+        env["BENCH_TRACE_DIR"] = str(trace_dir)
     subprocess.run([opts.python, "-m", "django", "migrate", "-v0"], env=env, check=True)
 
     import django
@@ -167,15 +203,19 @@ def main() -> None:
 
     install(connection, TABLES[opts.system])
     connection.close()
-    alone = enqueue(opts.python, env, "alone", str(opts.tasks))["times"]
+    # Traced, only the steady phase counts: no enqueue alone, no burst (stamps of 5 000
+    # tasks would weigh on the burst and fill the disk for nothing).
+    alone = {} if opts.trace else enqueue(opts.python, env, "alone", str(opts.tasks))["times"]
     log = open(workdir / "cluster.log", "w+")  # a file, not a pipe nobody reads
     cluster = subprocess.Popen([opts.python, "-m", "django", "qcluster"], env=env,
                                stdout=log, stderr=subprocess.STDOUT)
     proc = psutil.Process(cluster.pid)
     result: dict = {"system": opts.system, "broker": opts.broker, "tasks": opts.tasks,
-                    "workers": opts.workers, "queue_limit": opts.queue_limit or None,
-                    "enqueue_alone_per_s": enqueue_rate(alone.values()),
-                    **latency_percentiles(call_times_ms(alone.values()), "enqueue_alone_call_")}
+                    "workers": opts.workers, "queue_limit": opts.queue_limit or None}
+    if alone:
+        result.update({"enqueue_alone_per_s": enqueue_rate(alone.values()),
+                       **latency_percentiles(call_times_ms(alone.values()),
+                                             "enqueue_alone_call_")})
     poller = Poller(opts.burst_poll_ms / 1000)
     poller.start()
     alive = lambda: cluster.poll() is None  # noqa: E731
@@ -188,22 +228,8 @@ def main() -> None:
         server = server_process(opts.broker)
         # The poller's backend pid was read before its first poll; the warm-up saw polls.
         reading = lambda: cpu_reading(proc, server, poller.backend_pid)  # noqa: E731
-        before = reading()
-        sent = enqueue(opts.python, env, "burst", str(opts.tasks))
-        times = sent["times"]
-        saved = poller.wait_for(list(times), 600, alive)
-        after = reading()
-        result.update(us_per_task(before, after, opts.tasks, "burst_us_"))
-        result["burst_us_enqueuer"] = sent["cpu_s"] / opts.tasks * 1e6
-        result.update({
-            "enqueue_per_s": enqueue_rate(times.values()),
-            "tasks_per_s": throughput(opts.tasks, min(times.values()), max(saved.values())),
-            "cpu_s_per_1000": cpu_per_thousand(after["cluster"] - before["cluster"],
-                                               opts.tasks),
-            **latency_percentiles(latencies(times, saved), "burst_"),
-            # JSON only: how long one async_task call took during the burst (vs alone).
-            **latency_percentiles(call_times_ms(times.values()), "enqueue_call_"),
-        })
+        if not opts.trace:
+            burst(opts, env, poller, alive, reading, result)
 
         poller.tick = opts.steady_poll_ms / 1000
         before = reading()
@@ -221,6 +247,9 @@ def main() -> None:
                        "steady_poll_ms": opts.steady_poll_ms,
                        "peak_pss_mb": sampler.pss, "peak_rss_mb": sampler.rss,
                        **latency_percentiles(latencies(times, saved))})
+        if opts.trace:
+            time.sleep(0.5)  # the last acknowledgements' stamps
+            result.update(traced(trace_dir, times, saved))
         if opts.idle:
             time.sleep(2)  # let the steady phase's aftermath settle
             before = tree_cpu(proc)

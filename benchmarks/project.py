@@ -18,7 +18,16 @@ CACHES = {{"default": {{"BACKEND": "django.core.cache.backends.filebased.FileBas
 {cluster_setting} = json.loads({cluster!r})
 LOGGING = {{"version": 1, "disable_existing_loggers": False,
             "root": {{"level": "WARNING"}}}}
+{trace}'''
+
+# ``--trace`` (djq only, tracing.py): the broker the case would use, subclassed; the
+# settings import tracing so that every process of the case connects its signals.
+TRACE = '''
+BENCH_TRACE_BASE = {base!r}
+import tracing  # noqa: E402,F401
 '''
+TRACE_BASES = {"redis": "djq_redis.broker.RedisBroker", "orm-sqlite": "djq_orm.broker.OrmBroker",
+               "orm-postgres": "djq_orm.broker.OrmBroker"}
 
 TASKS = '''
 def noop():
@@ -91,11 +100,19 @@ def cluster_settings(system: str, broker: str, workers: int, redis_url: str | No
 
 
 def write_project(directory: Path, system: str, broker: str, db: dict, workers: int,
-                  redis_url: str | None = None, queue_limit: int | None = None) -> None:
-    """``bench_settings.py`` and ``bench_tasks.py`` for djq or django-q2, same shape."""
+                  redis_url: str | None = None, queue_limit: int | None = None,
+                  trace: bool = False) -> None:
+    """``bench_settings.py`` and ``bench_tasks.py`` for djq or django-q2, same shape;
+    ``trace``: djq's broker replaced by tracing.py's subclass of it."""
     apps, cluster = cluster_settings(system, broker, workers, redis_url, queue_limit)
+    extra = ""
+    if trace:
+        if system != "djq":
+            raise ValueError("only djq's cases can be traced")
+        cluster["broker_class"] = "tracing.TracingBroker"
+        extra = TRACE.format(base=TRACE_BASES[broker])
     (directory / "bench_settings.py").write_text(SETTINGS.format(
         apps=", ".join(repr(a) for a in apps), databases=json.dumps({"default": db}),
         cache_dir=str(directory / "cache"), cluster_setting="Q_CLUSTER",
-        cluster=json.dumps(cluster)))
+        cluster=json.dumps(cluster), trace=extra))
     (directory / "bench_tasks.py").write_text(TASKS)

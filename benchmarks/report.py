@@ -75,6 +75,37 @@ def table(runs: list[dict], metrics=THROUGHPUT, titles: dict[str, str] | None = 
     return "\n".join(lines)
 
 
+# Where the steady rate's latency goes (tracing.py, ``--trace``): p50 of each hop.
+def trace_metrics(pct: int = 50) -> list[tuple[str, str, str]]:
+    from tracing import HOPS
+
+    hops = [(f"{a}_{b}", f"{a} → {b}") for a, b, _ in HOPS]
+    hops += [("total", "total (call → saved)"), ("saved_acked", "saved → acked")]
+    return [(f"trace_{key}_p{pct}_ms", title, "{:.2f}") for key, title in hops]
+
+
+# The machine's own limits (probe.py), measured once per repeat.
+PROBE = [
+    ("xadd_per_s", "Redis XADD round trips/s, one client", "{:.0f}"),
+    ("xadd_p50_us", "one round trip, p50 µs", "{:.0f}"),
+    ("wake_hop_same_us", "hand-over to a process asleep 20 ms, same CPU, µs", "{:.0f}"),
+    ("wake_hop_cross_us", "hand-over to a process asleep 20 ms, other CPU, µs", "{:.0f}"),
+    ("wake_first_x", "first piece of Python after a 20 ms sleep, × warm", "{:.1f}"),
+    ("wake_round_x", "Python over the first {ms:.1f} ms after that sleep, × warm", "{:.2f}"),
+]
+
+
+def machine(probes: list[dict]) -> str:
+    """The probes' medians (min–max), one row per measure this run has."""
+    lines = ["| measure | median (min–max) |", "| --- | --- |"]
+    for key, title, fmt in PROBE:
+        values = [p[key] for p in probes if key in p]
+        if values:
+            ms = summary([p.get("wake_round_ms", 0.0) for p in probes])["median"]
+            lines.append(f"| {title.format(ms=ms)} | {cell(values, fmt)} |")
+    return "\n".join(lines)
+
+
 def markdown(runs: list[dict], meta: dict) -> str:
     """The tables with the headings and the footnote that say what was measured."""
     idle = meta.get("idle") or 0
@@ -88,6 +119,21 @@ def markdown(runs: list[dict], meta: dict) -> str:
     ]
     if failed:
         notes.append("Failed runs (not in the tables): " + ", ".join(failed) + ".")
+    probes = meta.get("probes") or []
+    if probes:
+        notes[:0] = ["### This machine (benchmarks/probe.py)", "", machine(probes), ""]
+    if meta.get("trace"):
+        from tracing import HOPS
+
+        legend = "; ".join(f"*{a} → {b}*: {what}" for a, b, what in HOPS)
+        notes[:0] = ["### Where the steady rate's latency goes (traced, p50 ms)", "",
+                     table(runs, trace_metrics(50)), "", "p95:", "",
+                     table(runs, trace_metrics(95)), "",
+                     f"{legend}; *saved → acked*: from the commit to the broker's "
+                     "acknowledgement (negative where the acknowledgement is part of the "
+                     "saving transaction: the ORM broker). Traced runs carry their stamps' "
+                     "cost and skip the burst: for finding where the time goes, not for "
+                     "comparing systems.", ""]
     return "\n".join([
         "### Throughput and resources", "", table(runs, THROUGHPUT, titles), "",
         "### Latency, enqueue to saved (ms)", "", table(runs, LATENCY), "",

@@ -17,6 +17,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+from probe import measure  # noqa: E402
 from project import BROKERS  # noqa: E402
 from report import label, markdown  # noqa: E402
 
@@ -45,6 +46,9 @@ def main() -> None:
     parser.add_argument("--queue-limit", type=int, default=0,
                         help="Q_CLUSTER['queue_limit'] for both systems (0: their default, "
                              "workers ** 2)")
+    parser.add_argument("--trace", action="store_true",
+                        help="djq only: where the steady rate's latency goes, hop by hop "
+                             "(tracing.py); no burst, no enqueue alone")
     parser.add_argument("--out", default=str(HERE / "results"))
     opts = parser.parse_args()
 
@@ -54,17 +58,23 @@ def main() -> None:
     for system in systems:
         if not pythons.get(system):
             raise SystemExit(f"no interpreter for {system} (run through benchmarks/run)")
+    if opts.trace and systems != ["djq"]:
+        raise SystemExit("--trace follows djq's tasks only: use --systems djq")
     for broker in brokers:
         if broker not in BROKERS:
             raise SystemExit(f"unknown broker {broker!r}; choose from {','.join(BROKERS)}")
-    runs, failed = [], []
+    runs, failed, probes = [], [], []
+    redis_url = os.environ.get("BENCH_REDIS_URL") if "redis" in brokers else None
     for repeat, broker, system in schedule(opts.repeat, brokers, systems):
+        if len(probes) == repeat:  # the machine's limits now (probe.py), once per repeat
+            probes.append(measure(redis_url))
         name = label(system, broker)
         print(f"[{repeat + 1}/{opts.repeat}] {name} ...", file=sys.stderr, flush=True)
         cmd = [sys.executable, str(HERE / "case.py"), system, broker, pythons[system],
                "--tasks", str(opts.tasks), "--workers", str(opts.workers),
                "--rate", str(opts.rate), "--rate-tasks", str(opts.rate_tasks),
-               "--idle", str(opts.idle), "--queue-limit", str(opts.queue_limit)]
+               "--idle", str(opts.idle), "--queue-limit", str(opts.queue_limit),
+               *(["--trace"] if opts.trace else [])]
         out = subprocess.run(cmd, capture_output=True, text=True)
         if out.returncode:
             print(out.stderr, file=sys.stderr, flush=True)
@@ -73,13 +83,15 @@ def main() -> None:
         run = json.loads(out.stdout)
         run["repeat"] = repeat
         runs.append(run)
-        print(f"    {run['tasks_per_s']:.0f} tasks/s, burst p50 {run['burst_p50_ms']:.0f} ms, "
-              f"steady p50 {run['p50_ms']:.1f} ms", file=sys.stderr, flush=True)
+        burst = (f"{run['tasks_per_s']:.0f} tasks/s, burst p50 {run['burst_p50_ms']:.0f} ms, "
+                 if "tasks_per_s" in run else "")
+        print(f"    {burst}steady p50 {run['p50_ms']:.1f} ms", file=sys.stderr, flush=True)
     meta = {"tasks": opts.tasks, "workers": opts.workers, "rate": opts.rate,
             "rate_tasks": opts.rate_tasks, "repeat": opts.repeat, "idle": opts.idle,
             "queue_limit": opts.queue_limit or None,
             "cpus": os.cpu_count(), "systems": systems, "brokers": brokers, "failed": failed,
-            "date": time.strftime("%Y-%m-%d %H:%M:%S")}
+            "date": time.strftime("%Y-%m-%d %H:%M:%S"), "probes": probes,
+            "trace": opts.trace}
     text = markdown(runs, meta)
     out = Path(opts.out)
     out.mkdir(parents=True, exist_ok=True)

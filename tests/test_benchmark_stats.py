@@ -233,3 +233,88 @@ def test_markdown_has_the_cpu_split_tables():
     assert "| django-q2 Redis | – | – | – | – | – | – | 1800 |" in burst
     steady = text.split("### CPU per task by process, steady rate (µs)")[1]
     assert "| djq Redis | – | – | – | – | – | – | 1900 |" in steady
+
+
+def test_wake_ratios_compare_each_round_with_the_warm_median():
+    import probe
+
+    warm = [10e-6, 10e-6, 12e-6, 8e-6, 10e-6]  # median 10 µs
+    cold = [[30e-6, 20e-6, 10e-6],  # first 3x, round average 2x, 60 µs
+            [50e-6, 10e-6, 15e-6],  # first 5x, 2.5x, 75 µs
+            [20e-6, 10e-6, 15e-6]]  # first 2x, 1.5x, 45 µs
+    found = probe.wake_ratios(warm, cold)
+    assert found["wake_first_x"] == pytest.approx(3.0)
+    assert found["wake_round_x"] == pytest.approx(2.0)
+    assert found["wake_round_ms"] == pytest.approx(0.060)
+    assert found["chunk_warm_us"] == pytest.approx(10.0)
+    with pytest.raises(ValueError):
+        probe.wake_ratios(warm, [[]])
+    with pytest.raises(ValueError):
+        probe.wake_ratios([], cold)
+
+
+def test_markdown_reports_the_machine_probes_when_the_run_has_them():
+    import report
+
+    runs = [{"broker": "redis", "system": "djq", "tasks_per_s": 100.0}]
+    meta = {"repeat": 3, "tasks": 100, "workers": 2, "rate_tasks": 50, "rate": 50.0,
+            "cpus": 2}
+    assert "### This machine" not in report.markdown(runs, meta)
+    meta["probes"] = [
+        {"xadd_per_s": 6000.0, "xadd_p50_us": 150.0, "wake_first_x": 3.0,
+         "wake_round_x": 1.5, "wake_round_ms": 2.0, "wake_hop_same_us": 30.0,
+         "wake_hop_cross_us": 200.0},
+        {"xadd_per_s": 2000.0, "xadd_p50_us": 400.0, "wake_first_x": 2.0,
+         "wake_round_x": 1.25, "wake_round_ms": 2.5},
+        {"wake_first_x": 4.0, "wake_round_x": 1.75, "wake_round_ms": 1.5},  # no Redis
+    ]
+    section = report.markdown(runs, meta).split("### This machine (benchmarks/probe.py)")[1]
+    assert "| Redis XADD round trips/s, one client | 4000 (2000–6000) |" in section
+    assert "| one round trip, p50 µs | 275 (150–400) |" in section
+    assert "| first piece of Python after a 20 ms sleep, × warm | 3.0 (2.0–4.0) |" in section
+    assert "| Python over the first 2.0 ms after that sleep, × warm | 1.50 (1.25–1.75) |" \
+        in section
+    assert "| hand-over to a process asleep 20 ms, other CPU, µs | 200 |" in section
+
+
+def test_trace_hops_follow_each_task_from_call_to_saved():
+    import tracing
+
+    lines = [
+        "sent t1 10.001000", "accepted t1 10.001500",
+        "dequeued t1 10.002000 r1",
+        "dequeued t1 10.900000 r9",  # delivered again later: the first delivery counts
+        "started t1 10.003000", "finished t1 10.003250",
+        "acked r1 10.006000",
+        "sent t2 20.000500",  # never dequeued: left out of every hop
+        "garbage",
+    ]
+    called = {"t1": 10.0, "t2": 20.0}
+    saved = {"t1": 10.005}
+    found = tracing.hops(lines, called, saved)
+    assert found["call_sent"] == pytest.approx([1.0])
+    assert found["sent_dequeued"] == pytest.approx([1.0])
+    assert found["dequeued_started"] == pytest.approx([1.0])
+    assert found["started_finished"] == pytest.approx([0.25])
+    assert found["finished_saved"] == pytest.approx([1.75])
+    assert found["total"] == pytest.approx([5.0])
+    assert found["saved_acked"] == pytest.approx([1.0])
+    # The hops add up to the total.
+    assert sum(found[f"{a}_{b}"][0] for a, b, _ in tracing.HOPS) == pytest.approx(5.0)
+
+
+def test_markdown_has_the_trace_tables_only_for_a_traced_run():
+    import report
+
+    runs = [{"broker": "redis", "system": "djq", "p50_ms": 3.0,
+             "trace_call_sent_p50_ms": 0.25, "trace_total_p50_ms": 3.0,
+             "trace_total_p95_ms": 7.5}]
+    meta = {"repeat": 1, "tasks": 100, "workers": 2, "rate_tasks": 50, "rate": 50.0,
+            "cpus": 2}
+    assert "Where the steady rate's latency goes" not in report.markdown(runs, meta)
+    text = report.markdown(runs, {**meta, "trace": True})
+    section = text.split("### Where the steady rate's latency goes (traced, p50 ms)")[1]
+    p50, p95 = section.split("p95:")
+    assert "| case | call → sent | sent → dequeued |" in p50
+    assert "| djq Redis | 0.25 | – | – | – | – | 3.00 | – |" in p50
+    assert "| djq Redis | – | – | – | – | – | 7.50 | – |" in p95
