@@ -129,9 +129,10 @@ def markdown(runs: list[dict], meta: dict) -> str:
         notes[:0] = ["### Where the steady rate's latency goes (traced, p50 ms)", "",
                      table(runs, trace_metrics(50)), "", "p95:", "",
                      table(runs, trace_metrics(95)), "",
-                     f"{legend}; *saved → acked*: from the commit to the broker's "
-                     "acknowledgement (negative where the acknowledgement is part of the "
-                     "saving transaction: the ORM broker). Traced runs carry their stamps' "
+                     f"{legend}; *saved → acked*: from the result seen saved to the "
+                     "broker's acknowledgement (the poller sees a commit up to a tick late; "
+                     "the ORM broker acknowledges inside the saving transaction, so its "
+                     "figure is negative). Traced runs carry their stamps' "
                      "cost and skip the burst: for finding where the time goes, not for "
                      "comparing systems.", ""]
     return "\n".join([
