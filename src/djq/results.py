@@ -170,11 +170,14 @@ def _save_rows(packages: list[dict], conf: Conf,
     if all((p.get("attempt") or 1) == 1 for p in packages):
         # First deliveries have no earlier result: one INSERT, no lookup. A broker that
         # does not count deliveries may still hand one over twice: the careful way below.
-        rows = [task_fields(p) for p in by_id.values()]
+        # The INSERT's parameters are ready before the transaction begins: on SQLite the
+        # transaction holds the database's one write lock, which every enqueue waits for.
+        sql, params = _insert_statement(connections[db],
+                                        [task_fields(p) for p in by_id.values()])
         try:
             with transaction.atomic(using=db):
-                _insert_rows(db, rows)
-                if conf.save_limit > 0 and any(row["success"] for row in rows):
+                _insert_rows(db, sql, params)
+                if conf.save_limit > 0 and any(p.get("success") for p in by_id.values()):
                     _prune_successes(db, conf.save_limit)
                 if in_transaction:
                     in_transaction()
@@ -200,19 +203,24 @@ def _save_rows(packages: list[dict], conf: Conf,
             in_transaction()
 
 
-def _insert_rows(db: str, rows: list[dict]) -> None:
-    """``INSERT`` new result rows (:func:`task_fields`) with one ``executemany``: the
-    values ``bulk_create`` would send (pickled fields were encoded already; datetimes go
-    through the backend's own ``adapt_datetimefield_value``), without building a model
-    instance per row or the ORM compiling every field of every row (profiled: most of
-    the monitor's time under load)."""
-    connection = connections[db]
+def _insert_statement(connection, rows: list[dict]) -> tuple[str, list[list]]:
+    """The ``INSERT`` of new result rows (:func:`task_fields`) and its parameters, one list
+    per row: the values ``bulk_create`` would send (pickled fields were encoded already;
+    datetimes go through the backend's own ``adapt_datetimefield_value``), without
+    building a model instance per row or the ORM compiling every field of every row
+    (profiled: most of the monitor's time under load)."""
     sql, names, converted = _insert_plan(connection)
     params = [[row[name] for name in names] for row in rows]
     for index, convert in converted:
         for values in params:
             values[index] = convert(values[index])
-    with connection.cursor() as cursor:
+    return sql, params
+
+
+def _insert_rows(db: str, sql: str, params: list[list]) -> None:
+    """Run :func:`_insert_statement`'s ``INSERT`` with one ``executemany`` (500 rows at a
+    time)."""
+    with connections[db].cursor() as cursor:
         for start in range(0, len(params), 500):
             cursor.executemany(sql, params[start:start + 500])
 
