@@ -39,6 +39,8 @@ from djq_orm.wakeups import channel_name, waiter_for
 
 CAPABILITIES = BrokerCapabilities(receipts=True, bulk=True, atomic=True, blocking=True,
                                   needs_cache=True)
+# Receipts per DELETE: well under SQLite's oldest limit of 999 bound parameters.
+ACK_CHUNK = 500
 
 
 @functools.cache
@@ -233,9 +235,20 @@ class OrmBroker(Broker):
         self.delete(task_id)
 
     def acknowledge_many(self, task_ids: Iterable[Any]) -> None:
+        # Plain SQL: the monitor calls this inside the transaction that saves the batch's
+        # results, which on SQLite holds the database's one write lock that every enqueue
+        # waits for, and QuerySet.delete() (its deletion collector, the compiled query)
+        # spent longer there than the save itself (measured: 450 of 750 us per batch).
         ids = list(task_ids)
-        if ids:
-            self._model.objects.using(self.alias).filter(pk__in=ids).delete()
+        if not ids:
+            return
+        connection = connections[self.alias]
+        table = connection.ops.quote_name(self._model._meta.db_table)
+        with connection.cursor() as cursor:
+            for start in range(0, len(ids), ACK_CHUNK):
+                chunk = ids[start:start + ACK_CHUNK]
+                cursor.execute(f"DELETE FROM {table} WHERE id IN "
+                               f"({', '.join(['%s'] * len(chunk))})", chunk)
 
     def fail(self, task_id: Any) -> None:
         # A package this cluster cannot read is of no use to any cluster sharing its key.
