@@ -27,6 +27,7 @@ Pure arithmetic (:func:`wake_ratios`) is unit-tested in tests/test_benchmark_sta
 
 from __future__ import annotations
 
+import os
 import statistics
 import time
 
@@ -71,8 +72,6 @@ def wake_hop(child_cpu: int, gap: float = GAP, rounds: int = ROUNDS) -> float:
     """Half the median round trip, in µs, of a byte to a sleeping child process on
     ``child_cpu`` and back, this process on CPU 0 having slept ``gap`` seconds before each
     (so both sides start idle)."""
-    import os
-
     child_reads, parent_writes = os.pipe()
     parent_reads, child_writes = os.pipe()
     pid = os.fork()
@@ -107,8 +106,6 @@ def wake_hop(child_cpu: int, gap: float = GAP, rounds: int = ROUNDS) -> float:
 
 def wake_hops() -> dict[str, float]:
     """:func:`wake_hop` to the same CPU and, with two or more, to another one."""
-    import os
-
     found = {"wake_hop_same_us": wake_hop(0)}
     if 1 in os.sched_getaffinity(0):
         found["wake_hop_cross_us"] = wake_hop(1)

@@ -6,6 +6,7 @@ Unit-tested in tests/test_benchmark_stats.py.
 from __future__ import annotations
 
 from stats import summary
+from tracing import HOPS
 
 BROKER_LABELS = {"redis": "Redis", "orm-sqlite": "ORM sqlite", "orm-postgres": "ORM postgres"}
 
@@ -77,8 +78,6 @@ def table(runs: list[dict], metrics=THROUGHPUT, titles: dict[str, str] | None = 
 
 # Where the steady rate's latency goes (tracing.py, ``--trace``): p50 of each hop.
 def trace_metrics(pct: int = 50) -> list[tuple[str, str, str]]:
-    from tracing import HOPS
-
     hops = [(f"{a}_{b}", f"{a} → {b}") for a, b, _ in HOPS]
     hops += [("total", "total (call → saved)"), ("saved_acked", "saved → acked")]
     return [(f"trace_{key}_p{pct}_ms", title, "{:.2f}") for key, title in hops]
@@ -98,10 +97,10 @@ PROBE = [
 def machine(probes: list[dict]) -> str:
     """The probes' medians (min–max), one row per measure this run has."""
     lines = ["| measure | median (min–max) |", "| --- | --- |"]
+    ms = summary([p.get("wake_round_ms", 0.0) for p in probes])["median"]
     for key, title, fmt in PROBE:
         values = [p[key] for p in probes if key in p]
         if values:
-            ms = summary([p.get("wake_round_ms", 0.0) for p in probes])["median"]
             lines.append(f"| {title.format(ms=ms)} | {cell(values, fmt)} |")
     return "\n".join(lines)
 
@@ -123,8 +122,6 @@ def markdown(runs: list[dict], meta: dict) -> str:
     if probes:
         notes[:0] = ["### This machine (benchmarks/probe.py)", "", machine(probes), ""]
     if meta.get("trace"):
-        from tracing import HOPS
-
         legend = "; ".join(f"*{a} → {b}*: {what}" for a, b, what in HOPS)
         notes[:0] = ["### Where the steady rate's latency goes (traced, p50 ms)", "",
                      table(runs, trace_metrics(50)), "", "p95:", "",

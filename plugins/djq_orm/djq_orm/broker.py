@@ -255,7 +255,7 @@ class OrmBroker(Broker):
         self.delete(task_id)
 
     def delete(self, task_id: Any) -> None:
-        self._model.objects.using(self.alias).filter(pk=task_id).delete()
+        self.acknowledge_many([task_id])
 
     # -- queue management -------------------------------------------------------------------
     def purge_queue(self) -> None:
