@@ -1,7 +1,8 @@
 """Django settings for djq's own test suite.
 
 ``default`` is a SQLite file (cluster tests run real processes that must share it).
-``pg`` exists when the test command started PostgreSQL (``DJQ_TEST_POSTGRES_URL``).
+``pg`` exists when the test command started PostgreSQL (``DJQ_TEST_POSTGRES_URL``), and
+``pg_prepared``: the same database with prepared statements (``PG_PREPARED_OPTIONS``).
 """
 
 import os
@@ -52,6 +53,7 @@ DATABASES = {
 }
 
 _pg = os.environ.get("DJQ_TEST_POSTGRES_URL")
+PG_PREPARED_OPTIONS = {"server_side_binding": True, "prepare_threshold": 0}
 if _pg:
     _u = urlparse(_pg)
     DATABASES["pg"] = {
@@ -61,6 +63,14 @@ if _pg:
         "PASSWORD": _u.password or "",
         "HOST": _u.hostname,
         "PORT": _u.port,
+    }
+    # The same database through the connection options of a deployment without a
+    # transaction-pooling proxy (the ORM broker's README recommends them): parameters
+    # bound on the server, every statement prepared from its first use.
+    DATABASES["pg_prepared"] = {
+        **DATABASES["pg"],
+        "OPTIONS": PG_PREPARED_OPTIONS,
+        "TEST": {"MIRROR": "pg"},
     }
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

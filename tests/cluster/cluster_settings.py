@@ -3,6 +3,7 @@ test run's database and a file cache, both passed in the environment.
 
 * ``DJQ_TEST_DB``: the SQLite file of the test database (or, with ``DJQ_TEST_PG_NAME``,
   the PostgreSQL test database name: then ``default`` and ``pg`` both use it).
+* ``DJQ_TEST_PG_PREPARED``: set, ``default`` is ``pg_prepared`` (prepared statements).
 * ``DJQ_TEST_Q_CLUSTER``: ``Q_CLUSTER`` as JSON.
 * ``DJQ_TEST_CACHE_DIR``: a directory for the shared file cache (stats, cached results).
 * ``DJQ_TEST_SIGNAL_LOG``: a file each worker appends signal names to.
@@ -16,8 +17,10 @@ from tests.settings import *  # noqa: F401,F403
 from tests.settings import DATABASES
 
 if os.environ.get("DJQ_TEST_PG_NAME"):
-    DATABASES["pg"]["NAME"] = os.environ["DJQ_TEST_PG_NAME"]
-    DATABASES["default"] = dict(DATABASES["pg"])
+    for alias in ("pg", "pg_prepared"):
+        DATABASES[alias]["NAME"] = os.environ["DJQ_TEST_PG_NAME"]
+    DATABASES["default"] = dict(DATABASES["pg_prepared" if os.environ.get("DJQ_TEST_PG_PREPARED")
+                                          else "pg"])
 elif os.environ.get("DJQ_TEST_DB"):
     DATABASES["default"]["NAME"] = os.environ["DJQ_TEST_DB"]
 

@@ -70,8 +70,10 @@ def cluster_env(tmp_path, settings):
                "DJQ_TEST_Q_CLUSTER": json.dumps(q), "DJQ_TEST_CACHE_DIR": cache_dir,
                "DJQ_TEST_SIGNAL_LOG": str(tmp_path / "signals.log"),
                "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "src")])}
-        if database == "pg":
+        if database in ("pg", "pg_prepared"):
             env["DJQ_TEST_PG_NAME"] = connections["pg"].settings_dict["NAME"]
+            if database == "pg_prepared":
+                env["DJQ_TEST_PG_PREPARED"] = "1"
         else:
             env["DJQ_TEST_DB"] = connections["default"].settings_dict["NAME"]
         return env

@@ -13,16 +13,19 @@ from tests.cluster.conftest import wait_for
 from tests.services import postgres_url, require_postgres
 
 # Without the server there is no "pg" alias: the test then skips (fails under CI=true).
-DATABASES = ["default", "pg"] if postgres_url() else ["default"]
+DATABASES = ["default", "pg", "pg_prepared"] if postgres_url() else ["default"]
 pytestmark = [pytest.mark.postgres,
               pytest.mark.django_db(transaction=True, databases=DATABASES)]
 
 
-def test_cluster_processes_tasks_on_postgres(cluster_env, start_cluster):
+@pytest.mark.parametrize("alias", ["pg", "pg_prepared"])
+def test_cluster_processes_tasks_on_postgres(cluster_env, start_cluster, alias):
+    """``pg_prepared``: this process enqueues, and the cluster claims, saves and
+    acknowledges, with parameters bound on the server and every statement prepared."""
     require_postgres()
-    env = cluster_env(database="pg", orm="pg", bulk=5)
+    env = cluster_env(database=alias, orm=alias, bulk=5)
     broker = get_broker()
-    assert broker.alias == "pg"
+    assert broker.alias == alias
     ids = [async_task("tests.tasks.add", i, 2, broker=broker) for i in range(15)]
     bad = async_task("tests.tasks.boom", broker=broker, ack_failure=True)
     cluster = start_cluster(env)
