@@ -1,8 +1,9 @@
 """One benchmark case in its own process: prints a JSON result on stdout.
 
 ``python case.py SYSTEM BROKER PYTHON [--tasks N] [--workers W] [--rate R] [--rate-tasks K]
-[--idle S]`` where SYSTEM is ``djq`` or ``django-q2``, BROKER ``redis``, ``orm-sqlite`` or
-``orm-postgres`` and PYTHON the interpreter of that system's virtualenv. Results are saved to
+[--idle S]`` where SYSTEM is ``djq`` or ``django-q2``, BROKER ``redis``, ``orm-sqlite``,
+``orm-postgres`` or ``orm-postgres-prepared`` (PostgreSQL with prepared statements, see
+project.py) and PYTHON the interpreter of that system's virtualenv. Results are saved to
 the ORM broker's database, or to SQLite (WAL) for Redis; Redis (``BENCH_REDIS_URL``) is
 flushed and PostgreSQL's schema recreated first, so no case sees another's data.
 
@@ -84,7 +85,8 @@ def server_process(broker: str) -> psutil.Process | None:
     the backends), as ``benchmarks/run`` and ``scripts/postgres`` exported it; ``None`` for
     SQLite or if unknown."""
     pid = os.environ.get({"redis": "BENCH_REDIS_PID",
-                          "orm-postgres": "DJQ_TEST_POSTGRES_PID"}.get(broker, ""), "")
+                          "orm-postgres": "DJQ_TEST_POSTGRES_PID",
+                          "orm-postgres-prepared": "DJQ_TEST_POSTGRES_PID"}.get(broker, ""), "")
     return psutil.Process(int(pid)) if pid.isdigit() else None
 
 
@@ -180,7 +182,7 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix=f"bench-{opts.system}-{opts.broker}-"))
     db = database(result_db(opts.broker), workdir, os.environ.get("DJQ_TEST_POSTGRES_URL"))
     redis_url = os.environ.get("BENCH_REDIS_URL") if opts.broker == "redis" else None
-    if result_db(opts.broker) == "postgres":
+    if result_db(opts.broker).startswith("postgres"):
         _reset_postgres(db)
     if opts.broker == "redis":
         _flush_redis(redis_url)

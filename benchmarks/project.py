@@ -27,7 +27,8 @@ BENCH_TRACE_BASE = {base!r}
 import tracing  # noqa: E402,F401
 '''
 TRACE_BASES = {"redis": "djq_redis.broker.RedisBroker", "orm-sqlite": "djq_orm.broker.OrmBroker",
-               "orm-postgres": "djq_orm.broker.OrmBroker"}
+               "orm-postgres": "djq_orm.broker.OrmBroker",
+               "orm-postgres-prepared": "djq_orm.broker.OrmBroker"}
 
 TASKS = '''
 def noop():
@@ -50,22 +51,30 @@ def database(kind: str, directory: Path, postgres_url: str | None) -> dict:
                 "OPTIONS": {"timeout": 30,
                             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
                             "transaction_mode": "IMMEDIATE"}}
-    if kind == "postgres":
+    if kind in ("postgres", "postgres-prepared"):
         if not postgres_url:
             raise SystemExit("the postgres case needs DJQ_TEST_POSTGRES_URL")
         u = urlparse(postgres_url)
-        return {"ENGINE": "django.db.backends.postgresql", "NAME": u.path.lstrip("/"),
-                "USER": u.username or "postgres", "PASSWORD": u.password or "",
-                "HOST": u.hostname, "PORT": u.port, "CONN_MAX_AGE": None}
+        db = {"ENGINE": "django.db.backends.postgresql", "NAME": u.path.lstrip("/"),
+              "USER": u.username or "postgres", "PASSWORD": u.password or "",
+              "HOST": u.hostname, "PORT": u.port, "CONN_MAX_AGE": None}
+        if kind == "postgres-prepared":
+            # Django's switches for a deployment without a transaction-pooling proxy (off
+            # by default because such proxies may not support them): parameters bound on
+            # the server, statements prepared after psycopg's default of 5 executions.
+            # Both systems' every query, not only djq's.
+            db["OPTIONS"] = PREPARED_OPTIONS
+        return db
     raise ValueError(kind)
 
 
-BROKERS = ("redis", "orm-sqlite", "orm-postgres")
+BROKERS = ("redis", "orm-sqlite", "orm-postgres", "orm-postgres-prepared")
+PREPARED_OPTIONS = {"server_side_binding": True, "prepare_threshold": 5}
 
 
 def result_db(broker: str) -> str:
     """The database kind results are saved to: the ORM broker's own, SQLite for Redis."""
-    return "postgres" if broker == "orm-postgres" else "sqlite"
+    return broker[len("orm-"):] if broker.startswith("orm-postgres") else "sqlite"
 
 
 def cluster_settings(system: str, broker: str, workers: int, redis_url: str | None = None,

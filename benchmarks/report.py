@@ -8,7 +8,8 @@ from __future__ import annotations
 from stats import summary
 from tracing import HOPS
 
-BROKER_LABELS = {"redis": "Redis", "orm-sqlite": "ORM sqlite", "orm-postgres": "ORM postgres"}
+BROKER_LABELS = {"redis": "Redis", "orm-sqlite": "ORM sqlite", "orm-postgres": "ORM postgres",
+                 "orm-postgres-prepared": "ORM postgres prepared"}
 
 THROUGHPUT = [  # key, column title, format
     ("enqueue_alone_per_s", "enqueue/s alone", "{:.0f}"),

@@ -124,10 +124,25 @@ def test_cluster_settings_per_system_and_broker():
         assert "queue_limit" not in conf  # each system's default unless asked
     for _, conf in (cluster_settings(s, "redis", 2, url, 32) for s in ("djq", "django-q2")):
         assert conf["queue_limit"] == 32
-    assert [result_db(b) for b in ("redis", "orm-sqlite", "orm-postgres")] == \
-        ["sqlite", "sqlite", "postgres"]
+    assert [result_db(b) for b in ("redis", "orm-sqlite", "orm-postgres",
+                                   "orm-postgres-prepared")] == \
+        ["sqlite", "sqlite", "postgres", "postgres-prepared"]
+    assert cluster_settings("django-q2", "orm-postgres-prepared", 2)[1]["orm"] == "default"
     with pytest.raises(ValueError):
         cluster_settings("djq", "sqs", 2)
+
+
+def test_prepared_postgres_differs_only_in_its_connection_options():
+    from project import PREPARED_OPTIONS, database
+
+    url = "postgresql://postgres@127.0.0.1:5499/bench"
+    plain = database("postgres", Path("/tmp"), url)
+    prepared = database("postgres-prepared", Path("/tmp"), url)
+    assert "OPTIONS" not in plain  # Django's defaults: client-side binding, nothing prepared
+    assert prepared == {**plain, "OPTIONS": PREPARED_OPTIONS}
+    assert PREPARED_OPTIONS == {"server_side_binding": True, "prepare_threshold": 5}
+    with pytest.raises(SystemExit):
+        database("postgres-prepared", Path("/tmp"), None)
 
 
 # -- run order and tables ------------------------------------------------------------------
