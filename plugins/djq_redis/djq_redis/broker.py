@@ -146,21 +146,30 @@ class RedisBroker(Broker):
 
     def _command(self, *args: Any, blocks: float | None = None) -> Any:
         """One command on this thread's pinned connection, its raw reply (no response
-        callback); on a connection error, once more through the client (its retries).
+        callback); on a connection error, again on the same connection, reconnected, with
+        the client's retry policy (its backoff and number of attempts).
         ``blocks``: seconds the server may hold the reply back (a blocking read), added
-        to this read's timeout."""
+        to this read's timeout, the retries' too: through the client, a blocking read
+        longer than ``socket_timeout`` would time out on every attempt."""
         conn = self._pinned_conn()
         if conn is None:
             return self.connection.execute_command(*args)
-        try:
-            conn.send_packed_command(conn.pack_command(*args), check_health=False)
+        packed = conn.pack_command(*args)
+        read_timeout = None
+        if blocks is not None and conn.socket_timeout:
+            read_timeout = blocks + conn.socket_timeout
+
+        def attempt() -> Any:
+            conn.send_packed_command(packed, check_health=False)
             if blocks is None:
                 return conn.read_response()
-            timeout = conn.socket_timeout
-            return conn.read_response(timeout=blocks + timeout if timeout else None)
+            return conn.read_response(timeout=read_timeout)
+
+        try:
+            return attempt()
         except (RedisConnectionError, RedisTimeoutError):
             conn.disconnect()
-            return self.connection.execute_command(*args)
+            return conn.retry.call_with_retry(attempt, lambda error: conn.disconnect())
 
     def _run(self, script: Any, *args: Any) -> Any:
         """A registered Lua script over this queue's key, on the pinned connection

@@ -69,6 +69,36 @@ def test_dict_configuration_reaches_the_client(redis_server):
         short.close()
 
 
+def test_a_blocking_read_retried_after_a_lost_connection_still_waits_its_block(
+        make, redis_server, redis_client):
+    """The server drops the connection (here ``CLIENT KILL``; a restart, a proxy's idle
+    cut in production): the retry reconnects and blocks for ``max_wait`` again with the
+    read timeout extended as before, instead of timing out at ``socket_timeout``."""
+    if isinstance(redis_server, str):
+        pytest.skip("the tests run against DJQ_TEST_REDIS_URL")
+    broker = make(redis={**redis_server, "socket_timeout": 0.2}, retry=60)
+    broker.max_wait = 0.0
+    assert broker.dequeue() is None  # connected (and the reclaim scan is done)
+    mine = broker._pinned_conn()
+    redis_client.execute_command("CLIENT", "KILL", "ID", _client_id(redis_client, mine))
+    broker.max_wait = 0.6
+    started = time.monotonic()
+    assert broker.dequeue() is None  # no TimeoutError after 0.2 s
+    assert time.monotonic() - started >= 0.5  # it blocked, on a new connection
+    (signed,) = signed_packages(broker, 1)
+    broker.enqueue(signed)
+    assert [d.package for d in broker.dequeue()] == [signed]
+
+
+def _client_id(client, conn) -> int:
+    """The server's id for ``conn`` (matched by its local port)."""
+    port = conn._sock.getsockname()[1]
+    for entry in client.client_list():
+        if entry["addr"].endswith(f":{port}"):
+            return int(entry["id"])
+    raise AssertionError("connection not in CLIENT LIST")
+
+
 def test_url_configuration(make, redis_client):
     kwargs = redis_client.get_connection_kwargs()
     url = f"redis://{kwargs['host']}:{kwargs['port']}/{kwargs.get('db', 0)}"
