@@ -31,5 +31,5 @@ def test_set_task_name_reads_back_cut_to_fifteen_bytes():
 
 
 def test_every_role_has_a_name_that_fits():
-    assert set(prctl.NAMES) == {"sentinel", "pusher", "monitor", "worker"}
+    assert set(prctl.NAMES) == {"sentinel", "pusher", "monitor", "worker", "forkserver"}
     assert all(len(name.encode()) <= prctl.NAME_BYTES for name in prctl.NAMES.values())

@@ -182,7 +182,10 @@ def test_a_sentinel_running_threads_gets_its_pool_from_the_fork_server(cluster_e
     wait_for(lambda: done(ids, success=True), what="the first results")
     stat = wait_for(lambda: Stat.get(cluster.proc.pid), what="the cluster's Stat")
     worker = stat.workers[0]
-    assert psutil.Process(worker).ppid() != cluster.proc.pid  # the fork server's child
+    server = psutil.Process(psutil.Process(worker).ppid())
+    assert server.pid != cluster.proc.pid  # the fork server's child
+    assert server.name() == "djq-forkserver"
+    assert psutil.Process(worker).name() == "djq-worker"  # renamed after its role
     os.kill(worker, signal.SIGKILL)
     stat = wait_for(lambda: (s := Stat.get(cluster.proc.pid)) and s.reincarnations and s,
                     what="a new worker")

@@ -2,7 +2,8 @@
 
 Every cluster process is ``python`` to the OS, with one and the same command line. Each
 names itself after its role (:data:`NAMES`: ``djq-sentinel``, ``djq-pusher``,
-``djq-monitor``, ``djq-worker``) with ``PR_SET_NAME``, so ``ps -o pid,comm``, ``top``,
+``djq-monitor``, ``djq-worker``; ``djq-forkserver`` for the pool's fork server, where there
+is one, see :mod:`djq.cluster.context`) with ``PR_SET_NAME``, so ``ps -o pid,comm``, ``top``,
 ``pgrep djq-worker`` and profilers tell them apart; the benchmark's CPU split by process
 (``benchmarks/case.py``) reads the same names. The name is the kernel's 15-byte ``comm``
 of the calling thread (the main thread's is the process's); the command line is left as
@@ -20,7 +21,7 @@ _PR_GET_NAME = 16
 NAME_BYTES = 15  # TASK_COMM_LEN (16) minus the terminating NUL
 
 NAMES = {"sentinel": "djq-sentinel", "pusher": "djq-pusher", "monitor": "djq-monitor",
-         "worker": "djq-worker"}
+         "worker": "djq-worker", "forkserver": "djq-forkserver"}
 
 _libc = None
 
