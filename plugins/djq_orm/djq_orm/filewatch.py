@@ -14,7 +14,6 @@ Where ``inotify`` is missing (not Linux, a libc without it, a watch limit reache
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import os
 import select
 import struct
@@ -38,7 +37,9 @@ class FileWatch:
         if not hasattr(os, "O_CLOEXEC"):
             return None
         try:
-            libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+            # The interpreter's own symbols, libc's among them: find_library("c") would
+            # run ldconfig in a subprocess (~4 ms) in every pusher that starts a watch.
+            libc = ctypes.CDLL(None, use_errno=True)
             init, add = libc.inotify_init1, libc.inotify_add_watch
         except (OSError, AttributeError):
             return None
