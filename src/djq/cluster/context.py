@@ -19,8 +19,8 @@ Two explicit contexts, never the platform default:
   cluster, and a reincarnation costs no import.
 * Otherwise (a project that starts threads at import, e.g. an SDK's background sender in
   the settings; a platform without ``fork``) the pool comes from a ``forkserver``
-  preloaded with :mod:`djq.cluster.preload`: one more interpreter, the same sharing
-  between pool processes.
+  preloaded with :mod:`djq.cluster.preload` (and named by :mod:`djq.cluster.forkserver`):
+  one more interpreter, the same sharing between pool processes.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from typing import Any
 
 from djq.cluster.prctl import name_for
 
-PRELOAD = ["djq.cluster.preload"]
+PRELOAD = ["djq.cluster.forkserver", "djq.cluster.preload"]
 
 _pool_context = None
 

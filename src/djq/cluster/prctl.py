@@ -2,12 +2,12 @@
 
 Every cluster process is ``python`` to the OS, with one and the same command line. Each
 names itself after its role (:data:`NAMES`: ``djq-sentinel``, ``djq-pusher``,
-``djq-monitor``, ``djq-worker``; ``djq-forkserver`` for the pool's fork server, where there
-is one, see :mod:`djq.cluster.context`) with ``PR_SET_NAME``, so ``ps -o pid,comm``, ``top``,
-``pgrep djq-worker`` and profilers tell them apart; the benchmark's CPU split by process
-(``benchmarks/case.py``) reads the same names. The name is the kernel's 15-byte ``comm``
-of the calling thread (the main thread's is the process's); the command line is left as
-it is. On other platforms these calls do nothing and return ``False``/``None``.
+``djq-monitor``, ``djq-worker``; ``djq-forkserver`` for the pool's fork server, where
+there is one, see :mod:`djq.cluster.forkserver`) with ``PR_SET_NAME``, so
+``ps -o pid,comm``, ``top``, ``pgrep djq-worker`` and profilers tell them apart; the
+benchmark's CPU split by process (``benchmarks/case.py``) reads the same names. The name
+is the kernel's 15-byte ``comm`` of the calling thread (the main thread's is the
+process's); the command line is left as it is. On other platforms these calls do nothing and return ``False``/``None``.
 """
 
 from __future__ import annotations

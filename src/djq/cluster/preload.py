@@ -8,16 +8,10 @@ copy the whole shared heap into each process (measured: the pusher and the monit
 grew from ~5 to ~45 MB of private memory within seconds of starting).
 
 Errors are left for the processes to raise (and log) through their own
-``django.setup()``. The fork server names itself ``djq-forkserver`` (:mod:`djq.cluster.prctl`)
-first, so that ``ps`` and ``top`` tell it from the cluster's other ``python`` processes; each
-pool process renames itself after its role.
+``django.setup()``.
 """
 
 import gc
-
-from djq.cluster.prctl import name_for
-
-name_for("forkserver")
 
 try:
     import django
