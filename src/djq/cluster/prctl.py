@@ -7,7 +7,8 @@ there is one, see :mod:`djq.cluster.forkserver`) with ``PR_SET_NAME``, so
 ``ps -o pid,comm``, ``top``, ``pgrep djq-worker`` and profilers tell them apart; the
 benchmark's CPU split by process (``benchmarks/case.py``) reads the same names. The name
 is the kernel's 15-byte ``comm`` of the calling thread (the main thread's is the
-process's); the command line is left as it is. On other platforms these calls do nothing and return ``False``/``None``.
+process's); the command line is left as it is. On other platforms these calls do
+nothing and return ``False``/``None``.
 """
 
 from __future__ import annotations
