@@ -84,9 +84,9 @@ def server_process(broker: str) -> psutil.Process | None:
     """The broker's server (``redis-server``; PostgreSQL's postmaster, whose children are
     the backends), as ``benchmarks/run`` and ``scripts/postgres`` exported it; ``None`` for
     SQLite or if unknown."""
-    pid = os.environ.get({"redis": "BENCH_REDIS_PID",
-                          "orm-postgres": "DJQ_TEST_POSTGRES_PID",
-                          "orm-postgres-prepared": "DJQ_TEST_POSTGRES_PID"}.get(broker, ""), "")
+    variable = ("BENCH_REDIS_PID" if broker == "redis" else
+                "DJQ_TEST_POSTGRES_PID" if result_db(broker).startswith("postgres") else "")
+    pid = os.environ.get(variable, "")
     return psutil.Process(int(pid)) if pid.isdigit() else None
 
 

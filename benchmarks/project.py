@@ -26,9 +26,12 @@ TRACE = '''
 BENCH_TRACE_BASE = {base!r}
 import tracing  # noqa: E402,F401
 '''
-TRACE_BASES = {"redis": "djq_redis.broker.RedisBroker", "orm-sqlite": "djq_orm.broker.OrmBroker",
-               "orm-postgres": "djq_orm.broker.OrmBroker",
-               "orm-postgres-prepared": "djq_orm.broker.OrmBroker"}
+
+
+def trace_base(broker: str) -> str:
+    """The broker class a traced case subclasses: Redis's, or the ORM broker."""
+    return "djq_redis.broker.RedisBroker" if broker == "redis" else "djq_orm.broker.OrmBroker"
+
 
 TASKS = '''
 def noop():
@@ -119,7 +122,7 @@ def write_project(directory: Path, system: str, broker: str, db: dict, workers: 
         if system != "djq":
             raise ValueError("only djq's cases can be traced")
         cluster["broker_class"] = "tracing.TracingBroker"
-        extra = TRACE.format(base=TRACE_BASES[broker])
+        extra = TRACE.format(base=trace_base(broker))
     (directory / "bench_settings.py").write_text(SETTINGS.format(
         apps=", ".join(repr(a) for a in apps), databases=json.dumps({"default": db}),
         cache_dir=str(directory / "cache"), cluster_setting="Q_CLUSTER",

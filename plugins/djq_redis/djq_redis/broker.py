@@ -51,9 +51,7 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError, ResponseError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from djq.brokers import Broker, Delivery
 from djq_redis import CAPABILITIES
@@ -165,11 +163,7 @@ class RedisBroker(Broker):
                 return conn.read_response()
             return conn.read_response(timeout=read_timeout)
 
-        try:
-            return attempt()
-        except (RedisConnectionError, RedisTimeoutError):
-            conn.disconnect()
-            return conn.retry.call_with_retry(attempt, lambda error: conn.disconnect())
+        return conn.retry.call_with_retry(attempt, lambda error: conn.disconnect())
 
     def _run(self, script: Any, *args: Any) -> Any:
         """A registered Lua script over this queue's key, on the pinned connection

@@ -80,7 +80,7 @@ def test_a_blocking_read_retried_after_a_lost_connection_still_waits_its_block(
     broker.max_wait = 0.0
     assert broker.dequeue() is None  # connected (and the reclaim scan is done)
     mine = broker._pinned_conn()
-    redis_client.execute_command("CLIENT", "KILL", "ID", _client_id(redis_client, mine))
+    redis_client.client_kill("%s:%s" % mine._sock.getsockname()[:2])
     broker.max_wait = 0.6
     started = time.monotonic()
     assert broker.dequeue() is None  # no TimeoutError after 0.2 s
@@ -88,15 +88,6 @@ def test_a_blocking_read_retried_after_a_lost_connection_still_waits_its_block(
     (signed,) = signed_packages(broker, 1)
     broker.enqueue(signed)
     assert [d.package for d in broker.dequeue()] == [signed]
-
-
-def _client_id(client, conn) -> int:
-    """The server's id for ``conn`` (matched by its local port)."""
-    port = conn._sock.getsockname()[1]
-    for entry in client.client_list():
-        if entry["addr"].endswith(f":{port}"):
-            return int(entry["id"])
-    raise AssertionError("connection not in CLIENT LIST")
 
 
 def test_url_configuration(make, redis_client):
